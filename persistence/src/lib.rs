@@ -1,0 +1,32 @@
+//! Durable state of Vitrine.
+//!
+//! The [`Store`] trait lists every durable operation the engine and the gateway need, in
+//! domain types ([`model`]); no database type crosses it. Implementations:
+//!
+//! - [`sqlite::SqliteStore`]: the embedded default, one file under the data directory.
+//!
+//! Every key starts with the tenant. Session events are appended after an expected seq, so
+//! a session's log has no gaps and no duplicates, and appends carry the writer's fencing
+//! epoch so a writer that lost a session cannot append to it. Appends that arrive together
+//! share one transaction ([`group_commit`]).
+
+pub mod error;
+pub mod group_commit;
+pub mod model;
+pub mod sqlite;
+pub mod store;
+
+#[cfg(test)]
+mod conformance;
+
+pub use error::{AppendError, CartWriteError, PlaceOrderError, StoreError};
+pub use group_commit::{BatchObserver, GroupCommitOptions};
+pub use store::{NewOrder, Store};
+
+/// The current time at the precision the stores keep (milliseconds), so that state built
+/// in memory equals state rebuilt from the store.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now();
+    now.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(now)
+}
