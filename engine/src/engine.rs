@@ -1,0 +1,372 @@
+//! The engine's entry points for the gateway: create sessions, reach their actors, read
+//! their state.
+
+use std::sync::Arc;
+
+use actix::{Addr, MailboxError};
+use chrono::{DateTime, Utc};
+use vitrine_persistence::model::{
+    AppendBatch, Customer, CustomerId, NewSession, ParticipantId, SessionId, SessionPatch,
+    SessionRow, TenantId, UserId,
+};
+use vitrine_persistence::{Store, StoreError};
+
+use crate::commerce::{Commerce, CommerceError};
+use crate::directory::{LocalDirectory, SessionKey};
+use crate::events::{EventBody, ParticipantInfo, SessionEvent};
+use crate::identity::Role;
+use crate::session::{
+    load_state, CommandError, CommandReply, ErrorCode, Execute, GetView, Join, JoinError,
+    Joined, Leave, LiveSession, LoadError, SessionDeps, SessionSettings, SessionView,
+};
+
+/// Why an engine call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such session in the tenant.
+    #[error("not found")]
+    NotFound,
+    /// Input that can never succeed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A dependency is down; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of ours.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<CommerceError> for EngineError {
+    fn from(e: CommerceError) -> Self {
+        match e {
+            CommerceError::Unavailable(m) => Self::Unavailable(m),
+            CommerceError::NotFound(m) | CommerceError::Invalid(m) => Self::Invalid(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<LoadError> for EngineError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::NotFound => Self::NotFound,
+            LoadError::Store(s) => s.into(),
+            LoadError::Corrupt(m) => Self::Internal(m),
+        }
+    }
+}
+
+/// Contact details of the customer a session is for.
+#[derive(Clone, Default)]
+pub struct CustomerDetails {
+    /// Display name.
+    pub name: String,
+    /// Email, if given.
+    pub email: Option<String>,
+    /// Phone, if given.
+    pub phone: Option<String>,
+    /// Preferred locale (BCP 47), if given.
+    pub locale: Option<String>,
+}
+
+impl std::fmt::Debug for CustomerDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomerDetails { .. }")
+    }
+}
+
+/// A session to create.
+#[derive(Clone, Debug, Default)]
+pub struct SessionRequest {
+    /// The customer.
+    pub customer: CustomerDetails,
+    /// Where the request came from (product page, collection); a small JSON object.
+    pub context: serde_json::Value,
+    /// The shopper, when a shopper creates the session for their customer.
+    pub shopper: Option<UserId>,
+    /// A booked start time.
+    pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// A created session.
+#[derive(Clone, Debug)]
+pub struct CreatedSession {
+    /// Its projection row.
+    pub row: SessionRow,
+    /// The customer's participant.
+    pub customer: ParticipantInfo,
+}
+
+/// Longest customer name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+/// Largest session context, in bytes of JSON.
+const MAX_CONTEXT_BYTES: usize = 4096;
+
+fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
+    let c = &req.customer;
+    let name = c.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(EngineError::Invalid(
+            "customer.name must be 1 to 200 characters".into(),
+        ));
+    }
+    if let Some(email) = &c.email {
+        if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(EngineError::Invalid("customer.email is not an email address".into()));
+        }
+    }
+    if let Some(phone) = &c.phone {
+        let ok = phone.len() <= 32
+            && phone
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
+        if !ok {
+            return Err(EngineError::Invalid("customer.phone is not a phone number".into()));
+        }
+    }
+    if let Some(locale) = &c.locale {
+        let ok = (2..=35).contains(&locale.len())
+            && locale.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+        if !ok {
+            return Err(EngineError::Invalid("customer.locale is not a language tag".into()));
+        }
+    }
+    if !(req.context.is_null() || req.context.is_object()) {
+        return Err(EngineError::Invalid("context must be an object".into()));
+    }
+    if req.context.to_string().len() > MAX_CONTEXT_BYTES {
+        return Err(EngineError::Invalid("context is larger than 4 KiB".into()));
+    }
+    Ok(())
+}
+
+/// The session engine of one process.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    commerce: Arc<dyn Commerce>,
+    directory: Arc<LocalDirectory>,
+}
+
+impl Engine {
+    /// An engine running session actors on `threads` arbiters. Must be called inside a
+    /// running actix system.
+    pub fn new(
+        store: Arc<dyn Store>,
+        commerce: Arc<dyn Commerce>,
+        settings: SessionSettings,
+        threads: usize,
+    ) -> Self {
+        let deps = Arc::new(SessionDeps {
+            store: Arc::clone(&store),
+            commerce: Arc::clone(&commerce),
+            settings,
+        });
+        Self {
+            store,
+            commerce,
+            directory: LocalDirectory::new(deps, threads),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The commerce port.
+    pub fn commerce(&self) -> &Arc<dyn Commerce> {
+        &self.commerce
+    }
+
+    /// The directory of active sessions.
+    pub fn directory(&self) -> &Arc<LocalDirectory> {
+        &self.directory
+    }
+
+    /// Creates a session for a customer, with the customer's cart.
+    pub async fn create_session(
+        &self,
+        tenant: &TenantId,
+        req: SessionRequest,
+    ) -> Result<CreatedSession, EngineError> {
+        check_request(&req)?;
+        let customer = Customer {
+            id: CustomerId::generate(),
+            name: req.customer.name.trim().to_owned(),
+            email: req.customer.email.clone(),
+            phone: req.customer.phone.clone(),
+            locale: req.customer.locale.clone(),
+        };
+        let cart = self.commerce.open_cart(tenant, &customer.id).await?;
+        let info = ParticipantInfo {
+            participant_id: ParticipantId::generate(),
+            role: Role::Customer,
+            name: customer.name.clone(),
+            user_id: None,
+        };
+        let id = SessionId::generate();
+        let now = vitrine_persistence::now();
+        let first = SessionEvent {
+            seq: 1,
+            at: now,
+            by: Some(info.participant_id.clone()),
+            body: EventBody::SessionRequested {
+                customer: info.clone(),
+                cart,
+                context: if req.context.is_null() {
+                    serde_json::json!({})
+                } else {
+                    req.context.clone()
+                },
+            },
+        };
+        let mut row = self
+            .store
+            .create_session(&NewSession {
+                tenant_id: tenant.clone(),
+                id: id.clone(),
+                status: "requested".into(),
+                shopper_id: None,
+                customer,
+                customer_participant_id: info.participant_id.clone(),
+                created_at: now,
+                first_event: first.to_new_event(),
+            })
+            .await?;
+
+        // A shopper's own session, or a booked one, says so in its next events.
+        let mut follow = Vec::new();
+        if let Some(shopper) = &req.shopper {
+            follow.push(EventBody::SessionMatched {
+                shopper_id: shopper.clone(),
+            });
+        }
+        if let Some(at) = req.scheduled_for {
+            follow.push(EventBody::SessionScheduled { scheduled_for: at });
+        }
+        if !follow.is_empty() {
+            let events: Vec<SessionEvent> = follow
+                .into_iter()
+                .enumerate()
+                .map(|(i, body)| SessionEvent {
+                    seq: 2 + i as u64,
+                    at: now,
+                    by: None,
+                    body,
+                })
+                .collect();
+            let patch = SessionPatch {
+                status: Some(
+                    if req.scheduled_for.is_some() { "scheduled" } else { "matched" }.into(),
+                ),
+                shopper_id: req.shopper.clone(),
+                ..SessionPatch::default()
+            };
+            self.store
+                .append(AppendBatch {
+                    tenant_id: tenant.clone(),
+                    session_id: id.clone(),
+                    expected_seq: 1,
+                    epoch: 0,
+                    events: events.iter().map(SessionEvent::to_new_event).collect(),
+                    patch: patch.clone(),
+                    command: None,
+                })
+                .await
+                .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+            row.seq = events.last().map_or(1, |e| e.seq);
+            row.status = patch.status.unwrap_or(row.status);
+            row.shopper_id = req.shopper;
+        }
+        tracing::info!(tenant_id = %tenant, session_id = %id, "session requested");
+        Ok(CreatedSession {
+            row,
+            customer: info,
+        })
+    }
+
+    /// The actor of a session, started if needed; `NotFound` if the tenant has no such
+    /// session.
+    pub async fn open(&self, key: &SessionKey) -> Result<Addr<LiveSession>, EngineError> {
+        if let Some(addr) = self.directory.get(key) {
+            return Ok(addr);
+        }
+        self.store
+            .session(&key.tenant, &key.session)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        Ok(self.directory.get_or_start(key))
+    }
+
+    /// Attaches a connection to a session.
+    pub async fn join(&self, key: &SessionKey, join: Join) -> Result<Joined, EngineError> {
+        let result = self.send_with_retry(key, join).await?;
+        result.map_err(|e| match e {
+            JoinError::NotFound => EngineError::NotFound,
+            other => EngineError::Unavailable(other.to_string()),
+        })
+    }
+
+    /// Runs a command in a session.
+    pub async fn execute(&self, key: &SessionKey, exec: Execute) -> CommandReply {
+        match self.send_with_retry(key, exec).await {
+            Ok(reply) => reply,
+            Err(EngineError::NotFound) => CommandReply::failed(CommandError::new(
+                ErrorCode::NotFound,
+                "no such session",
+            )),
+            Err(_) => CommandReply::failed(CommandError::new(
+                ErrorCode::Unavailable,
+                "the session is unavailable; try again",
+            )),
+        }
+    }
+
+    /// Detaches a connection.
+    pub fn leave(&self, key: &SessionKey, conn_id: crate::session::ConnectionId) {
+        if let Some(addr) = self.directory.get(key) {
+            addr.do_send(Leave { conn_id });
+        }
+    }
+
+    /// The current state of a session: from its actor when it is active, else rebuilt
+    /// from the store.
+    pub async fn view(&self, key: &SessionKey) -> Result<SessionView, EngineError> {
+        if let Some(addr) = self.directory.get(key) {
+            if let Ok(Ok(view)) = addr.send(GetView).await {
+                return Ok(view);
+            }
+        }
+        let state = load_state(&self.store, &key.tenant, &key.session).await?;
+        Ok(state.view(&|_| false))
+    }
+
+    /// Sends `msg` to the session's actor, starting it again once if it had just stopped.
+    async fn send_with_retry<M>(&self, key: &SessionKey, msg: M) -> Result<M::Result, EngineError>
+    where
+        M: actix::Message + Send + Clone + 'static,
+        M::Result: Send,
+        LiveSession: actix::Handler<M>,
+    {
+        for _ in 0..2 {
+            let addr = self.open(key).await?;
+            match addr.send(msg.clone()).await {
+                Ok(result) => return Ok(result),
+                Err(MailboxError::Closed) => continue,
+                Err(MailboxError::Timeout) => break,
+            }
+        }
+        Err(EngineError::Unavailable("the session actor is not answering".into()))
+    }
+}

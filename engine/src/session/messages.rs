@@ -1,0 +1,77 @@
+//! Messages the session actor answers.
+
+use actix::Message;
+use vitrine_persistence::model::ParticipantId;
+
+use super::commands::{Caller, Command, CommandReply};
+use super::outbound::Outbound;
+use super::state::SessionView;
+use crate::identity::Role;
+
+/// Identifies one connection within the process.
+pub type ConnectionId = u64;
+
+/// Attaches a connection to the session. The session queues `welcome` (and, when resuming,
+/// the missed events) on the connection's outbound queue before any live event.
+#[derive(Clone, Message)]
+#[rtype(result = "Result<Joined, JoinError>")]
+pub struct Join {
+    /// The connection.
+    pub conn_id: ConnectionId,
+    /// Who is on it.
+    pub caller: Caller,
+    /// Where the session sends frames for it.
+    pub outbound: Outbound,
+    /// The last seq the client saw, if it is resuming.
+    pub resume_after: Option<u64>,
+}
+
+/// A connection was attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Joined {
+    /// The participant.
+    pub participant_id: ParticipantId,
+    /// Their role.
+    pub role: Role,
+    /// The seq the welcome snapshot stands for.
+    pub seq: u64,
+}
+
+/// Why a connection could not be attached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The store could not be reached to load the session.
+    #[error("session unavailable")]
+    Unavailable,
+    /// The session does not exist (any more).
+    #[error("no such session")]
+    NotFound,
+    /// The session is too busy to take another participant.
+    #[error("session is overloaded")]
+    Overloaded,
+}
+
+/// Runs one command of a participant.
+#[derive(Clone, Message)]
+#[rtype(result = "CommandReply")]
+pub struct Execute {
+    /// Who sent it.
+    pub caller: Caller,
+    /// The client's command id, for idempotent retries.
+    pub command_id: String,
+    /// The command.
+    pub command: Command,
+}
+
+/// Detaches a connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// The connection.
+    pub conn_id: ConnectionId,
+}
+
+/// Reads the session's current state.
+#[derive(Message)]
+#[rtype(result = "Result<SessionView, JoinError>")]
+pub struct GetView;

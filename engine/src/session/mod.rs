@@ -1,0 +1,926 @@
+//! The live session actor: the single writer of one session.
+//!
+//! Every change goes through [`LiveSession`], so a session has one total order and needs
+//! no locks. A command becomes events; the actor applies them, appends them to the store
+//! and only once they are stored fans them out and replies. Work is processed strictly in
+//! arrival order: while an append or a commerce call is in flight the actor keeps taking
+//! messages but queues the work. Consecutive commands that need nothing but the state
+//! (chat, consent, lifecycle) are appended together.
+//!
+//! If an append fails, the events already applied in memory are not in the store: the
+//! actor marks its state stale and rebuilds it from the store before the next piece of
+//! work. A participant therefore never sees an event that a crash could take back.
+//!
+//! Layout: `commands.rs` (what a command does), `state.rs` (applying events),
+//! `outbound.rs` (per-connection queues), `replay.rs` (catch-up), `load.rs` (rebuild),
+//! `messages.rs` (the actor's messages), `idempotency.rs` (remembered replies).
+
+mod commands;
+mod idempotency;
+mod load;
+mod messages;
+mod outbound;
+mod replay;
+mod state;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde::Deserialize;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+use vitrine_persistence::model::{
+    AppendBatch, CommandRecord, ParticipantId, SessionPatch, Snapshot,
+};
+use vitrine_persistence::{AppendError, Store};
+
+use crate::commerce::Commerce;
+use crate::directory::{LocalDirectory, SessionKey};
+use crate::events::{EventBody, ParticipantInfo, SessionEvent};
+use crate::identity::Role;
+use crate::wire::{event_frame, welcome_frame};
+
+pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
+pub use load::{load_state, LoadError};
+pub use messages::{ConnectionId, Execute, GetView, Join, JoinError, Joined, Leave};
+pub use outbound::{close_code, outbound, Next, Offer, OutFrame, Outbound, OutboundReceiver};
+pub use replay::ReplayRequest;
+pub use state::{ChatLine, SessionState, SessionStatus, SessionView, SharedCard};
+
+use commands::Plan;
+use idempotency::ReplyCache;
+
+/// Tunables of session actors.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// How long a session with nobody connected stays in memory.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A snapshot is saved after this many events.
+    pub snapshot_every: u64,
+    /// Replies remembered per session for idempotent retries (at least 1024).
+    pub remembered_replies: usize,
+    /// How long replies are remembered.
+    #[serde(with = "humantime_serde")]
+    pub remember_for: Duration,
+    /// Most pieces of work waiting in one session before new ones are refused.
+    pub max_queue: usize,
+    /// Most commands appended together.
+    pub max_batch: usize,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(60),
+            snapshot_every: 200,
+            remembered_replies: 1024,
+            remember_for: Duration::from_secs(24 * 3600),
+            max_queue: 4096,
+            max_batch: 256,
+        }
+    }
+}
+
+/// What every session actor shares.
+pub struct SessionDeps {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// The commerce port.
+    pub commerce: Arc<dyn Commerce>,
+    /// Tunables.
+    pub settings: SessionSettings,
+}
+
+/// One connection attached to the session.
+struct Connection {
+    caller: Caller,
+    outbound: Outbound,
+}
+
+/// A piece of work, processed in arrival order.
+enum Work {
+    Execute(Execute, oneshot::Sender<CommandReply>),
+    Join(Join, oneshot::Sender<Result<Joined, JoinError>>),
+    Leave(ConnectionId),
+    ParticipantGone(ParticipantId),
+    View(oneshot::Sender<Result<SessionView, JoinError>>),
+}
+
+/// What to do once a group of events is stored.
+enum Completion {
+    Reply {
+        key: Option<(ParticipantId, String)>,
+        reply: CommandReply,
+        tx: oneshot::Sender<CommandReply>,
+    },
+    Join(Join, oneshot::Sender<Result<Joined, JoinError>>),
+    Nothing,
+}
+
+/// Events applied in memory and waiting to be stored, with what to do after.
+struct Pending {
+    events: Vec<SessionEvent>,
+    command: Option<CommandRecord>,
+    completion: Completion,
+}
+
+/// The actor owning one live session.
+pub struct LiveSession {
+    key: SessionKey,
+    activation: u64,
+    deps: Arc<SessionDeps>,
+    directory: Arc<LocalDirectory>,
+    state: Option<SessionState>,
+    stale: bool,
+    epoch: u64,
+    conns: HashMap<ConnectionId, Connection>,
+    queue: VecDeque<Work>,
+    busy: bool,
+    replies: ReplyCache,
+    waiting: HashMap<(ParticipantId, String), Vec<oneshot::Sender<CommandReply>>>,
+    idle_since: Instant,
+    unsnapshotted: u64,
+    span: tracing::Span,
+}
+
+impl LiveSession {
+    /// A session actor that loads its state when it starts.
+    pub fn new(
+        key: SessionKey,
+        activation: u64,
+        deps: Arc<SessionDeps>,
+        directory: Arc<LocalDirectory>,
+    ) -> Self {
+        let span = tracing::info_span!(
+            "session",
+            tenant_id = %key.tenant,
+            session_id = %key.session,
+        );
+        let replies = ReplyCache::new(
+            deps.settings.remembered_replies.max(1024),
+            deps.settings.remember_for,
+        );
+        Self {
+            key,
+            activation,
+            deps,
+            directory,
+            state: None,
+            stale: true,
+            epoch: 0,
+            conns: HashMap::new(),
+            queue: VecDeque::new(),
+            busy: false,
+            replies,
+            waiting: HashMap::new(),
+            idle_since: Instant::now(),
+            unsnapshotted: 0,
+            span,
+        }
+    }
+
+    fn enqueue(&mut self, work: Work, ctx: &mut Context<Self>) {
+        if self.queue.len() >= self.deps.settings.max_queue {
+            tracing::warn!(parent: &self.span, queued = self.queue.len(), "session queue full");
+            refuse_overloaded(work);
+            return;
+        }
+        self.queue.push_back(work);
+        self.pump(ctx);
+    }
+
+    /// Processes queued work until something has to wait.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        while !self.busy {
+            let Some(work) = self.queue.pop_front() else {
+                return;
+            };
+            if self.stale {
+                self.queue.push_front(work);
+                self.reload(ctx);
+                return;
+            }
+            match work {
+                Work::View(tx) => {
+                    let _ = tx.send(Ok(self.view()));
+                }
+                Work::Leave(conn_id) => self.detach(conn_id),
+                Work::ParticipantGone(participant) => self.participant_gone(participant, ctx),
+                Work::Join(join, tx) => self.join(join, tx, ctx),
+                Work::Execute(exec, tx) => self.execute(exec, tx, ctx),
+            }
+        }
+    }
+
+    fn state(&self) -> &SessionState {
+        // unwrap: work runs only while the state is loaded (`stale` is false).
+        self.state.as_ref().expect("session state is loaded")
+    }
+
+    fn view(&self) -> SessionView {
+        let conns = &self.conns;
+        self.state()
+            .view(&|p| conns.values().any(|c| &c.caller.participant_id == p))
+    }
+
+    /// Rebuilds the state from the store, then carries on with the queue.
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        self.busy = true;
+        let store = Arc::clone(&self.deps.store);
+        let key = self.key.clone();
+        let remember = self.deps.settings.remembered_replies.max(1024) as u32;
+        let since = chrono::Utc::now()
+            - chrono::Duration::from_std(self.deps.settings.remember_for)
+                .unwrap_or(chrono::Duration::hours(24));
+        let fut = async move {
+            let state = load_state(&store, &key.tenant, &key.session).await?;
+            let epoch = store
+                .claim_session(&key.tenant, &key.session)
+                .await
+                .map_err(|e| match e {
+                    AppendError::Store(s) => LoadError::Store(s),
+                    AppendError::NoSession => LoadError::NotFound,
+                    other => LoadError::Corrupt(other.to_string()),
+                })?;
+            let records = store
+                .recent_commands(&key.tenant, &key.session, remember, since)
+                .await?;
+            Ok::<_, LoadError>((state, epoch, records))
+        }
+        .instrument(self.span.clone());
+
+        fut.into_actor(self)
+            .map(|result, act, ctx| {
+                act.busy = false;
+                match result {
+                    Ok((state, epoch, records)) => {
+                        tracing::info!(parent: &act.span, seq = state.seq, epoch, "session loaded");
+                        act.state = Some(state);
+                        act.epoch = epoch;
+                        act.stale = false;
+                        act.replies.restore(records);
+                    }
+                    Err(LoadError::NotFound) => {
+                        tracing::warn!(parent: &act.span, "session vanished from the store");
+                        for work in act.queue.drain(..) {
+                            refuse_not_found(work);
+                        }
+                        ctx.stop();
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(parent: &act.span, error = %e, "could not load session");
+                        // Fail the work that was waiting; the next piece tries again.
+                        if let Some(work) = act.queue.pop_front() {
+                            refuse_unavailable(work);
+                        }
+                    }
+                }
+                act.pump(ctx);
+            })
+            .spawn(ctx);
+    }
+
+    fn execute(&mut self, exec: Execute, tx: oneshot::Sender<CommandReply>, ctx: &mut Context<Self>) {
+        let key = (exec.caller.participant_id.clone(), exec.command_id.clone());
+        if let Some(reply) = self.replies.get(&key) {
+            let _ = tx.send(reply);
+            return;
+        }
+        if let Some(waiters) = self.waiting.get_mut(&key) {
+            waiters.push(tx);
+            return;
+        }
+        tracing::debug!(
+            parent: &self.span,
+            command = exec.command.name(),
+            participant_id = %exec.caller.participant_id,
+            "command"
+        );
+
+        let idempotency_key = format!(
+            "{}:{}:{}",
+            self.key.session, exec.caller.participant_id, exec.command_id
+        );
+        let plan = commands::plan(
+            self.state(),
+            &exec.caller,
+            exec.command,
+            &self.deps.commerce,
+            idempotency_key,
+        );
+        match plan {
+            Plan::Reply(reply) => {
+                self.replies.insert(key, reply.clone());
+                let _ = tx.send(reply);
+            }
+            Plan::Events(bodies, data) => {
+                let first = self.stage(&exec.caller.participant_id, key, bodies, data, tx);
+                let mut group = vec![first];
+                self.gather(&mut group);
+                self.commit(group, ctx);
+            }
+            Plan::Async(fut) => {
+                self.busy = true;
+                self.waiting.insert(key.clone(), Vec::new());
+                let participant = exec.caller.participant_id.clone();
+                fut.instrument(self.span.clone())
+                    .into_actor(self)
+                    .map(move |result, act, ctx| match result {
+                        Ok((bodies, data)) => {
+                            act.waiting.remove(&key);
+                            let pending = act.stage(&participant, key, bodies, data, tx);
+                            act.commit(vec![pending], ctx);
+                        }
+                        Err(error) => {
+                            let reply = CommandReply::failed(error);
+                            act.settle(&key, &reply);
+                            act.replies.insert(key, reply.clone());
+                            let _ = tx.send(reply);
+                            act.busy = false;
+                            act.pump(ctx);
+                        }
+                    })
+                    .spawn(ctx);
+            }
+        }
+    }
+
+    /// Applies a command's events in memory and readies them for the store.
+    fn stage(
+        &mut self,
+        by: &ParticipantId,
+        key: (ParticipantId, String),
+        bodies: Vec<EventBody>,
+        data: serde_json::Value,
+        tx: oneshot::Sender<CommandReply>,
+    ) -> Pending {
+        let events = self.apply_new(Some(by.clone()), bodies);
+        let reply = CommandReply::ok(events.last().map(|e| e.seq), data);
+        let command = CommandRecord {
+            participant_id: key.0.clone(),
+            command_id: key.1.clone(),
+            reply: serde_json::to_value(&reply).unwrap_or_default(),
+            at: vitrine_persistence::now(),
+        };
+        self.waiting.entry(key.clone()).or_default();
+        Pending {
+            events,
+            command: Some(command),
+            completion: Completion::Reply {
+                key: Some(key),
+                reply,
+                tx,
+            },
+        }
+    }
+
+    /// Gives `bodies` the next seqs and applies them to the state.
+    fn apply_new(&mut self, by: Option<ParticipantId>, bodies: Vec<EventBody>) -> Vec<SessionEvent> {
+        let at = vitrine_persistence::now();
+        let mut events = Vec::with_capacity(bodies.len());
+        // unwrap: staging happens only while the state is loaded.
+        let state = self.state.as_mut().expect("session state is loaded");
+        for body in bodies {
+            let event = SessionEvent {
+                seq: state.seq + 1,
+                at,
+                by: by.clone(),
+                body,
+            };
+            // unwrap: the seq was just derived from the state, so it always follows.
+            state.apply(&event).expect("a fresh event follows its state");
+            events.push(event);
+        }
+        events
+    }
+
+    /// Pulls the commands queued right behind into the same append while they need
+    /// nothing but the state.
+    fn gather(&mut self, group: &mut Vec<Pending>) {
+        while group.len() < self.deps.settings.max_batch {
+            let Some(Work::Execute(next, _)) = self.queue.front() else {
+                break;
+            };
+            let key = (next.caller.participant_id.clone(), next.command_id.clone());
+            if !is_state_only(&next.command) || self.waiting.contains_key(&key) {
+                break;
+            }
+            let Some(Work::Execute(exec, tx)) = self.queue.pop_front() else {
+                break;
+            };
+            if let Some(reply) = self.replies.get(&key) {
+                let _ = tx.send(reply);
+                continue;
+            }
+            let idempotency_key = format!(
+                "{}:{}:{}",
+                self.key.session, exec.caller.participant_id, exec.command_id
+            );
+            match commands::plan(
+                self.state(),
+                &exec.caller,
+                exec.command,
+                &self.deps.commerce,
+                idempotency_key,
+            ) {
+                Plan::Events(bodies, data) => {
+                    let pending = self.stage(&exec.caller.participant_id, key, bodies, data, tx);
+                    group.push(pending);
+                }
+                Plan::Reply(reply) => {
+                    // Delivered after the events before it are stored, to keep order.
+                    self.waiting.entry(key.clone()).or_default();
+                    group.push(Pending {
+                        events: Vec::new(),
+                        command: None,
+                        completion: Completion::Reply {
+                            key: Some(key),
+                            reply,
+                            tx,
+                        },
+                    });
+                }
+                Plan::Async(_) => {
+                    // Not reached: state-only commands never ask commerce.
+                    let _ = tx.send(CommandReply::failed(CommandError::new(
+                        ErrorCode::Internal,
+                        "internal error",
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Stores the events of `group` and, once stored, fans them out and completes them.
+    fn commit(&mut self, group: Vec<Pending>, ctx: &mut Context<Self>) {
+        self.busy = true;
+        let store = Arc::clone(&self.deps.store);
+        let batches: Vec<AppendBatch> = group
+            .iter()
+            .filter(|p| !p.events.is_empty())
+            .map(|p| AppendBatch {
+                tenant_id: self.key.tenant.clone(),
+                session_id: self.key.session.clone(),
+                expected_seq: p.events[0].seq - 1,
+                epoch: self.epoch,
+                events: p.events.iter().map(SessionEvent::to_new_event).collect(),
+                patch: patch_for(&p.events),
+                command: p.command.clone(),
+            })
+            .collect();
+
+        // Appends of one session are submitted in order and committed in that order; a
+        // failed one makes every later one fail its seq check.
+        let fut = async move {
+            let mut results = Vec::with_capacity(batches.len());
+            let appends: Vec<_> = batches.into_iter().map(|b| store.append(b)).collect();
+            for r in futures_util::future::join_all(appends).await {
+                results.push(r);
+            }
+            results
+        }
+        .instrument(self.span.clone());
+
+        fut.into_actor(self)
+            .map(move |results, act, ctx| {
+                act.busy = false;
+                act.finish(group, results, ctx);
+                act.pump(ctx);
+            })
+            .spawn(ctx);
+    }
+
+    fn finish(
+        &mut self,
+        group: Vec<Pending>,
+        results: Vec<Result<(), AppendError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut results = results.into_iter();
+        let mut failure: Option<AppendError> = None;
+        for pending in group {
+            if failure.is_none() && !pending.events.is_empty() {
+                match results.next() {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => failure = Some(e),
+                    None => failure = Some(AppendError::NoSession),
+                }
+            }
+            match &failure {
+                None => {
+                    self.unsnapshotted += pending.events.len() as u64;
+                    for event in &pending.events {
+                        self.fan_out(event);
+                    }
+                    self.complete(pending.completion, ctx);
+                }
+                Some(e) => self.fail(pending.completion, e),
+            }
+        }
+
+        if let Some(e) = failure {
+            // The state holds events the store does not: rebuild before going on.
+            self.stale = true;
+            match e {
+                AppendError::Fenced { stored, attempted } => {
+                    tracing::error!(parent: &self.span, stored, attempted,
+                        "another owner took the session; stopping");
+                    for work in self.queue.drain(..) {
+                        refuse_unavailable(work);
+                    }
+                    ctx.stop();
+                }
+                other => tracing::error!(parent: &self.span, error = %other, "append failed"),
+            }
+            return;
+        }
+        if self.unsnapshotted >= self.deps.settings.snapshot_every {
+            self.save_snapshot();
+        }
+    }
+
+    fn complete(&mut self, completion: Completion, ctx: &mut Context<Self>) {
+        match completion {
+            Completion::Reply { key, reply, tx } => {
+                if let Some(key) = key {
+                    self.settle(&key, &reply);
+                    self.replies.insert(key, reply.clone());
+                }
+                let _ = tx.send(reply);
+            }
+            Completion::Join(join, tx) => self.attach(join, tx, ctx),
+            Completion::Nothing => {}
+        }
+    }
+
+    fn fail(&mut self, completion: Completion, error: &AppendError) {
+        let code = match error {
+            AppendError::Store(s) if s.is_unavailable() => ErrorCode::Unavailable,
+            AppendError::Fenced { .. } | AppendError::SeqConflict { .. } => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        };
+        let reply = CommandReply::failed(CommandError::new(
+            code,
+            if code == ErrorCode::Unavailable {
+                "the session could not be saved; try again"
+            } else {
+                "internal error"
+            },
+        ));
+        match completion {
+            Completion::Reply { key, tx, .. } => {
+                if let Some(key) = key {
+                    // Not remembered: the command did not take effect, so a retry may.
+                    self.settle(&key, &reply);
+                }
+                let _ = tx.send(reply);
+            }
+            Completion::Join(_, tx) => {
+                let _ = tx.send(Err(JoinError::Unavailable));
+            }
+            Completion::Nothing => {}
+        }
+    }
+
+    /// Answers retries that arrived while the original was in flight.
+    fn settle(&mut self, key: &(ParticipantId, String), reply: &CommandReply) {
+        if let Some(waiters) = self.waiting.remove(key) {
+            for w in waiters {
+                let _ = w.send(reply.clone());
+            }
+        }
+    }
+
+    /// Sends a stored event to every connection allowed to see it.
+    fn fan_out(&mut self, event: &SessionEvent) {
+        let frame = event_frame(event);
+        let staff_only = EventBody::is_staff_only_kind(event.body.kind());
+        let mut dropped = Vec::new();
+        for (id, conn) in &self.conns {
+            if staff_only && !conn.caller.role.is_staff() {
+                continue;
+            }
+            match conn.outbound.offer_text(Arc::clone(&frame)) {
+                Offer::Queued => {}
+                Offer::Overflowed => {
+                    tracing::warn!(parent: &self.span, participant_id = %conn.caller.participant_id,
+                        "slow consumer disconnected");
+                    dropped.push(*id);
+                }
+                Offer::Closed => dropped.push(*id),
+            }
+        }
+        for id in dropped {
+            self.detach(id);
+        }
+    }
+
+    /// Removes a connection; the participant leaves when it was their last.
+    fn detach(&mut self, conn_id: ConnectionId) {
+        let Some(conn) = self.conns.remove(&conn_id) else {
+            return;
+        };
+        if self.conns.is_empty() {
+            self.idle_since = Instant::now();
+        }
+        let participant = conn.caller.participant_id;
+        if !self.is_connected(&participant) {
+            self.queue.push_back(Work::ParticipantGone(participant));
+        }
+    }
+
+    fn is_connected(&self, participant: &ParticipantId) -> bool {
+        self.conns
+            .values()
+            .any(|c| &c.caller.participant_id == participant)
+    }
+
+    fn participant_gone(&mut self, participant: ParticipantId, ctx: &mut Context<Self>) {
+        if self.is_connected(&participant) || self.state().status.is_over() {
+            return;
+        }
+        tracing::info!(parent: &self.span, participant_id = %participant, "participant left");
+        let events = self.apply_new(
+            Some(participant.clone()),
+            vec![EventBody::ParticipantLeft {
+                participant_id: participant,
+            }],
+        );
+        self.commit(
+            vec![Pending {
+                events,
+                command: None,
+                completion: Completion::Nothing,
+            }],
+            ctx,
+        );
+    }
+
+    fn join(&mut self, join: Join, tx: oneshot::Sender<Result<Joined, JoinError>>, ctx: &mut Context<Self>) {
+        let caller = &join.caller;
+        let state = self.state();
+        let mut bodies = Vec::new();
+        if !state.status.is_over() {
+            if caller.role == Role::Shopper && state.shopper_id.is_none() {
+                if let Some(user) = &caller.user_id {
+                    bodies.push(EventBody::SessionMatched {
+                        shopper_id: user.clone(),
+                    });
+                }
+            }
+            let known = state.participant(&caller.participant_id);
+            let info = ParticipantInfo {
+                participant_id: caller.participant_id.clone(),
+                role: caller.role,
+                name: caller.name.clone(),
+                user_id: caller.user_id.clone(),
+            };
+            if !self.is_connected(&caller.participant_id) || known != Some(&info) {
+                bodies.push(EventBody::ParticipantJoined { participant: info });
+            }
+        }
+        if bodies.is_empty() {
+            self.attach(join, tx, ctx);
+            return;
+        }
+        tracing::info!(parent: &self.span, participant_id = %caller.participant_id,
+            role = caller.role.as_str(), "participant joined");
+        let by = Some(caller.participant_id.clone());
+        let events = self.apply_new(by, bodies);
+        self.commit(
+            vec![Pending {
+                events,
+                command: None,
+                completion: Completion::Join(join, tx),
+            }],
+            ctx,
+        );
+    }
+
+    /// Queues welcome (and the catch-up) for a connection, then adds it to the fan-out.
+    fn attach(&mut self, join: Join, tx: oneshot::Sender<Result<Joined, JoinError>>, _ctx: &mut Context<Self>) {
+        let participant_id = join.caller.participant_id.clone();
+        let role = join.caller.role;
+        // The new connection counts as connected in its own welcome.
+        self.conns.insert(
+            join.conn_id,
+            Connection {
+                caller: join.caller,
+                outbound: join.outbound.clone(),
+            },
+        );
+        let view = self.view();
+        let seq = view.seq;
+        let mut offered = join.outbound.offer_text(welcome_frame(&participant_id, role, &view));
+        if let Some(after) = join.resume_after.filter(|after| *after < seq) {
+            if offered == Offer::Queued {
+                offered = join.outbound.offer(OutFrame::Replay(Box::new(ReplayRequest::new(
+                    Arc::clone(&self.deps.store),
+                    self.key.tenant.clone(),
+                    self.key.session.clone(),
+                    after,
+                    seq,
+                    role.is_staff(),
+                ))));
+            }
+        }
+        if offered != Offer::Queued {
+            self.detach(join.conn_id);
+        }
+        let _ = tx.send(Ok(Joined {
+            participant_id,
+            role,
+            seq,
+        }));
+    }
+
+    fn save_snapshot(&mut self) {
+        let Some(state) = &self.state else { return };
+        if self.stale {
+            return;
+        }
+        let snapshot = match serde_json::to_value(state) {
+            Ok(value) => Snapshot {
+                seq: state.seq,
+                state: value,
+            },
+            Err(e) => {
+                tracing::error!(parent: &self.span, error = %e, "could not encode snapshot");
+                return;
+            }
+        };
+        self.unsnapshotted = 0;
+        let store = Arc::clone(&self.deps.store);
+        let key = self.key.clone();
+        actix::spawn(
+            async move {
+                if let Err(e) = store.save_snapshot(&key.tenant, &key.session, &snapshot).await {
+                    // Only a shortcut for rebuilding: the log still has everything.
+                    tracing::warn!(error = %e, "could not save snapshot");
+                }
+            }
+            .instrument(self.span.clone()),
+        );
+    }
+
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.conns.is_empty()
+            && self.queue.is_empty()
+            && !self.busy
+            && self.idle_since.elapsed() >= self.deps.settings.idle_timeout;
+        if idle {
+            if self.unsnapshotted > 0 {
+                self.save_snapshot();
+            }
+            self.directory.remove(&self.key, self.activation);
+            ctx.stop();
+        }
+    }
+}
+
+/// Commands whose events follow from the state alone (no commerce call).
+fn is_state_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::SendChat { .. }
+            | Command::GiveConsent { .. }
+            | Command::StartSession
+            | Command::EndSession { .. }
+            | Command::SubmitSurvey { .. }
+            | Command::Ping
+    )
+}
+
+/// The projection changes implied by `events`.
+fn patch_for(events: &[SessionEvent]) -> SessionPatch {
+    let mut patch = SessionPatch::default();
+    for e in events {
+        match &e.body {
+            EventBody::SessionMatched { shopper_id } => {
+                patch.shopper_id = Some(shopper_id.clone());
+                patch.status.get_or_insert_with(|| "matched".into());
+            }
+            EventBody::SessionScheduled { .. } => patch.status = Some("scheduled".into()),
+            EventBody::SessionStarted {} => {
+                patch.status = Some("live".into());
+                patch.started_at = Some(e.at);
+            }
+            EventBody::SessionEnded { .. } => {
+                patch.status = Some("ended".into());
+                patch.ended_at = Some(e.at);
+            }
+            EventBody::SessionCancelled { .. } => {
+                patch.status = Some("cancelled".into());
+                patch.ended_at = Some(e.at);
+            }
+            _ => {}
+        }
+    }
+    patch
+}
+
+fn refuse_with(work: Work, code: ErrorCode, message: &str, join: JoinError) {
+    match work {
+        Work::Execute(_, tx) => {
+            let _ = tx.send(CommandReply::failed(CommandError::new(code, message)));
+        }
+        Work::Join(_, tx) => {
+            let _ = tx.send(Err(join));
+        }
+        Work::View(tx) => {
+            let _ = tx.send(Err(join));
+        }
+        Work::Leave(_) | Work::ParticipantGone(_) => {}
+    }
+}
+
+fn refuse_unavailable(work: Work) {
+    refuse_with(
+        work,
+        ErrorCode::Unavailable,
+        "the session is unavailable; try again",
+        JoinError::Unavailable,
+    );
+}
+
+fn refuse_overloaded(work: Work) {
+    refuse_with(
+        work,
+        ErrorCode::Unavailable,
+        "the session is overloaded; try again",
+        JoinError::Overloaded,
+    );
+}
+
+fn refuse_not_found(work: Work) {
+    refuse_with(work, ErrorCode::NotFound, "no such session", JoinError::NotFound);
+}
+
+/// How often an idle session checks whether to stop.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+impl Actor for LiveSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.settings.max_queue.max(16));
+        ctx.run_interval(IDLE_CHECK, |act, ctx| act.check_idle(ctx));
+        // Load right away, so the first participant does not wait for it.
+        self.reload(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.directory.remove(&self.key, self.activation);
+        tracing::info!(parent: &self.span, "session stopped");
+    }
+}
+
+impl Handler<Execute> for LiveSession {
+    type Result = ResponseFuture<CommandReply>;
+
+    fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(Work::Execute(msg, tx), ctx);
+        Box::pin(async move {
+            rx.await.unwrap_or_else(|_| {
+                CommandReply::failed(CommandError::new(
+                    ErrorCode::Unavailable,
+                    "the session stopped; try again",
+                ))
+            })
+        })
+    }
+}
+
+impl Handler<Join> for LiveSession {
+    type Result = ResponseFuture<Result<Joined, JoinError>>;
+
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(Work::Join(msg, tx), ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(JoinError::Unavailable)) })
+    }
+}
+
+impl Handler<Leave> for LiveSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
+        self.enqueue(Work::Leave(msg.conn_id), ctx);
+    }
+}
+
+impl Handler<GetView> for LiveSession {
+    type Result = ResponseFuture<Result<SessionView, JoinError>>;
+
+    fn handle(&mut self, _msg: GetView, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(Work::View(tx), ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(JoinError::Unavailable)) })
+    }
+}
