@@ -75,20 +75,29 @@ impl LocalDirectory {
             return e.addr.clone();
         }
         let activation = self.activations.fetch_add(1, Ordering::Relaxed);
-        let arbiter = &self.arbiters
-            [self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len()];
+        let arbiter =
+            &self.arbiters[self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len()];
         let (k, deps, dir) = (key.clone(), Arc::clone(&self.deps), Arc::clone(self));
         let addr = LiveSession::start_in_arbiter(arbiter, move |_| {
             LiveSession::new(k, activation, deps, dir)
         });
-        sessions.insert(key.clone(), Entry { activation, addr: addr.clone() });
+        sessions.insert(
+            key.clone(),
+            Entry {
+                activation,
+                addr: addr.clone(),
+            },
+        );
         addr
     }
 
     /// Forgets a session's actor, if `activation` is still the registered one.
     pub fn remove(&self, key: &SessionKey, activation: u64) {
         if let Ok(mut sessions) = self.sessions.lock() {
-            if sessions.get(key).is_some_and(|e| e.activation == activation) {
+            if sessions
+                .get(key)
+                .is_some_and(|e| e.activation == activation)
+            {
                 sessions.remove(key);
             }
         }

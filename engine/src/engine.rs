@@ -16,8 +16,8 @@ use crate::directory::{LocalDirectory, SessionKey};
 use crate::events::{EventBody, ParticipantInfo, SessionEvent};
 use crate::identity::Role;
 use crate::session::{
-    load_state, CommandError, CommandReply, ErrorCode, Execute, GetView, Join, JoinError,
-    Joined, Leave, LiveSession, LoadError, SessionDeps, SessionSettings, SessionView,
+    load_state, CommandError, CommandReply, ErrorCode, Execute, GetView, Join, JoinError, Joined,
+    Leave, LiveSession, LoadError, SessionDeps, SessionSettings, SessionView,
 };
 
 /// Why an engine call failed.
@@ -123,7 +123,9 @@ fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
     }
     if let Some(email) = &c.email {
         if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(EngineError::Invalid("customer.email is not an email address".into()));
+            return Err(EngineError::Invalid(
+                "customer.email is not an email address".into(),
+            ));
         }
     }
     if let Some(phone) = &c.phone {
@@ -132,14 +134,20 @@ fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
                 .chars()
                 .all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
         if !ok {
-            return Err(EngineError::Invalid("customer.phone is not a phone number".into()));
+            return Err(EngineError::Invalid(
+                "customer.phone is not a phone number".into(),
+            ));
         }
     }
     if let Some(locale) = &c.locale {
         let ok = (2..=35).contains(&locale.len())
-            && locale.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+            && locale
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
         if !ok {
-            return Err(EngineError::Invalid("customer.locale is not a language tag".into()));
+            return Err(EngineError::Invalid(
+                "customer.locale is not a language tag".into(),
+            ));
         }
     }
     if !(req.context.is_null() || req.context.is_object()) {
@@ -268,7 +276,12 @@ impl Engine {
                 .collect();
             let patch = SessionPatch {
                 status: Some(
-                    if req.scheduled_for.is_some() { "scheduled" } else { "matched" }.into(),
+                    if req.scheduled_for.is_some() {
+                        "scheduled"
+                    } else {
+                        "matched"
+                    }
+                    .into(),
                 ),
                 shopper_id: req.shopper.clone(),
                 ..SessionPatch::default()
@@ -322,10 +335,9 @@ impl Engine {
     pub async fn execute(&self, key: &SessionKey, exec: Execute) -> CommandReply {
         match self.send_with_retry(key, exec).await {
             Ok(reply) => reply,
-            Err(EngineError::NotFound) => CommandReply::failed(CommandError::new(
-                ErrorCode::NotFound,
-                "no such session",
-            )),
+            Err(EngineError::NotFound) => {
+                CommandReply::failed(CommandError::new(ErrorCode::NotFound, "no such session"))
+            }
             Err(_) => CommandReply::failed(CommandError::new(
                 ErrorCode::Unavailable,
                 "the session is unavailable; try again",
@@ -367,6 +379,8 @@ impl Engine {
                 Err(MailboxError::Timeout) => break,
             }
         }
-        Err(EngineError::Unavailable("the session actor is not answering".into()))
+        Err(EngineError::Unavailable(
+            "the session actor is not answering".into(),
+        ))
     }
 }

@@ -240,14 +240,20 @@ mod tests {
         };
         let back = EventBody::from_parts(body.kind(), &body.data()).unwrap();
         assert_eq!(back, body);
-        assert_eq!(body.data(), serde_json::json!({"text": "¿Tienes talla M? 👗"}));
+        assert_eq!(
+            body.data(),
+            serde_json::json!({"text": "¿Tienes talla M? 👗"})
+        );
     }
 
     #[test]
     fn unit_like_bodies_store_an_empty_object() {
         let body = EventBody::SessionStarted {};
         assert_eq!(body.data(), serde_json::json!({}));
-        assert_eq!(EventBody::from_parts("session.started", &body.data()).unwrap(), body);
+        assert_eq!(
+            EventBody::from_parts("session.started", &body.data()).unwrap(),
+            body
+        );
     }
 
     #[test]

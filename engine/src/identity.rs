@@ -30,7 +30,10 @@ impl Module {
 
 /// The built-in roles and the modules each grants.
 pub const ROLES: &[(&str, &[Module])] = &[
-    ("admin", &[Module::VideoCalls, Module::Analytics, Module::Settings]),
+    (
+        "admin",
+        &[Module::VideoCalls, Module::Analytics, Module::Settings],
+    ),
     ("manager", &[Module::VideoCalls, Module::Analytics]),
     ("shopper", &[Module::VideoCalls]),
     ("analyst", &[Module::Analytics]),
@@ -229,38 +232,45 @@ impl TokenIssuer {
 
     /// Mints a staff token.
     pub fn issue_staff(&self, staff: &StaffPrincipal, ttl: Duration) -> IssuedToken {
-        self.issue(Claims {
-            sub: staff.user_id.to_string(),
-            tid: staff.tenant_id.to_string(),
-            typ: "staff".into(),
-            name: staff.name.clone(),
-            mods: staff.modules.iter().copied().collect(),
-            sid: None,
-            role: None,
-            iat: 0,
-            exp: 0,
-        }, ttl)
+        self.issue(
+            Claims {
+                sub: staff.user_id.to_string(),
+                tid: staff.tenant_id.to_string(),
+                typ: "staff".into(),
+                name: staff.name.clone(),
+                mods: staff.modules.iter().copied().collect(),
+                sid: None,
+                role: None,
+                iat: 0,
+                exp: 0,
+            },
+            ttl,
+        )
     }
 
     /// Mints a token that opens one session as one participant.
     pub fn issue_participant(&self, p: &ParticipantPrincipal, ttl: Duration) -> IssuedToken {
-        self.issue(Claims {
-            sub: p.participant_id.to_string(),
-            tid: p.tenant_id.to_string(),
-            typ: "participant".into(),
-            name: p.name.clone(),
-            mods: Vec::new(),
-            sid: Some(p.session_id.to_string()),
-            role: Some(p.role),
-            iat: 0,
-            exp: 0,
-        }, ttl)
+        self.issue(
+            Claims {
+                sub: p.participant_id.to_string(),
+                tid: p.tenant_id.to_string(),
+                typ: "participant".into(),
+                name: p.name.clone(),
+                mods: Vec::new(),
+                sid: Some(p.session_id.to_string()),
+                role: Some(p.role),
+                iat: 0,
+                exp: 0,
+            },
+            ttl,
+        )
     }
 
     fn issue(&self, mut claims: Claims, ttl: Duration) -> IssuedToken {
         let now = Utc::now();
         let ttl = ttl.min(MAX_TOKEN_TTL);
-        let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        let expires_at =
+            now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
         claims.iat = now.timestamp();
         claims.exp = expires_at.timestamp();
         // unwrap: HMAC signing of serialisable claims cannot fail.
@@ -280,12 +290,13 @@ impl TokenIssuer {
         if token.is_empty() || token.len() > 8 * 1024 {
             return Err(TokenError::Invalid);
         }
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            }
-        })?;
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
+            })?;
         let c = data.claims;
         match c.typ.as_str() {
             "staff" => Ok(Principal::Staff(StaffPrincipal {
@@ -326,12 +337,17 @@ mod tests {
     #[test]
     fn staff_tokens_round_trip_with_their_modules() {
         let issued = issuer().issue_staff(&staff(), Duration::from_secs(60));
-        assert_eq!(issuer().verify(&issued.token), Ok(Principal::Staff(staff())));
+        assert_eq!(
+            issuer().verify(&issued.token),
+            Ok(Principal::Staff(staff()))
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
-        let issued = TokenIssuer::new(&[8u8; 32]).unwrap().issue_staff(&staff(), Duration::from_secs(60));
+        let issued = TokenIssuer::new(&[8u8; 32])
+            .unwrap()
+            .issue_staff(&staff(), Duration::from_secs(60));
         assert_eq!(issuer().verify(&issued.token), Err(TokenError::Invalid));
     }
 
@@ -365,16 +381,24 @@ mod tests {
     #[test]
     fn the_static_admin_token_maps_to_the_admin() {
         let i = issuer().with_static_admin("s3cret-admin-token".into(), staff());
-        assert_eq!(i.verify("s3cret-admin-token"), Ok(Principal::Staff(staff())));
+        assert_eq!(
+            i.verify("s3cret-admin-token"),
+            Ok(Principal::Staff(staff()))
+        );
         assert_eq!(i.verify("s3cret-admin-tokeN"), Err(TokenError::Invalid));
     }
 
     #[test]
     fn unknown_roles_are_named() {
-        assert_eq!(modules_of(&["shopper".into(), "wizard".into()]), Err("wizard".into()));
+        assert_eq!(
+            modules_of(&["shopper".into(), "wizard".into()]),
+            Err("wizard".into())
+        );
         assert_eq!(
             modules_of(&["manager".into()]).unwrap(),
-            [Module::VideoCalls, Module::Analytics].into_iter().collect()
+            [Module::VideoCalls, Module::Analytics]
+                .into_iter()
+                .collect()
         );
     }
 }

@@ -185,8 +185,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Places an order: decrements stock for every line and closes the cart, atomically.
     /// If the cart already has an order, returns that order and changes nothing.
-    async fn place_order(&self, tenant: &TenantId, order: &NewOrder)
-        -> Result<Order, PlaceOrderError>;
+    async fn place_order(
+        &self,
+        tenant: &TenantId,
+        order: &NewOrder,
+    ) -> Result<Order, PlaceOrderError>;
 
     /// Reads an order.
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<Order>, StoreError>;

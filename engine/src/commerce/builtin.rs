@@ -41,7 +41,12 @@ impl BuiltinCommerce {
     }
 
     async fn currency(&self, tenant: &TenantId) -> Result<String, CommerceError> {
-        if let Some(c) = self.currencies.read().ok().and_then(|m| m.get(tenant).cloned()) {
+        if let Some(c) = self
+            .currencies
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant).cloned())
+        {
             return Ok(c);
         }
         let t = self
@@ -151,7 +156,9 @@ impl Commerce for BuiltinCommerce {
         let mut cart = self.load_cart(tenant, cart_id).await?;
         for _ in 0..CART_RETRIES {
             if cart.status != CartStatus::Open {
-                return Err(CommerceError::Conflict("the cart was already checked out".into()));
+                return Err(CommerceError::Conflict(
+                    "the cart was already checked out".into(),
+                ));
             }
             let current = cart
                 .lines
@@ -181,13 +188,17 @@ impl Commerce for BuiltinCommerce {
                 Ok(updated) => return Ok(CartView::from(&updated)),
                 Err(CartWriteError::VersionConflict(now)) => cart = *now,
                 Err(CartWriteError::Closed) => {
-                    return Err(CommerceError::Conflict("the cart was already checked out".into()))
+                    return Err(CommerceError::Conflict(
+                        "the cart was already checked out".into(),
+                    ))
                 }
                 Err(CartWriteError::NotFound(what)) => return Err(CommerceError::NotFound(what)),
                 Err(CartWriteError::Store(e)) => return Err(e.into()),
             }
         }
-        Err(CommerceError::Conflict("the cart keeps changing; try again".into()))
+        Err(CommerceError::Conflict(
+            "the cart keeps changing; try again".into(),
+        ))
     }
 
     async fn checkout(
@@ -241,6 +252,8 @@ impl Commerce for BuiltinCommerce {
                 Err(PlaceOrderError::Store(e)) => return Err(e.into()),
             }
         }
-        Err(CommerceError::Conflict("the cart keeps changing; try again".into()))
+        Err(CommerceError::Conflict(
+            "the cart keeps changing; try again".into(),
+        ))
     }
 }

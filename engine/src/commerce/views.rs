@@ -59,11 +59,7 @@ impl ProductCard {
     /// Builds the card of `product`, priced in `currency`, highlighting `highlight`.
     pub fn build(product: &Product, currency: &str, highlight: Option<&VariantId>) -> Self {
         let money = |minor: i64| Money::new(minor, currency);
-        let compare = |v: &Variant| {
-            v.compare_at_minor
-                .filter(|c| *c > v.price_minor)
-                .map(money)
-        };
+        let compare = |v: &Variant| v.compare_at_minor.filter(|c| *c > v.price_minor).map(money);
         let variants: Vec<CardVariant> = product
             .variants
             .iter()
@@ -106,7 +102,9 @@ impl ProductCard {
             in_stock: variants.iter().any(|v| v.available),
             variants,
             option_names: product.option_names.clone(),
-            variant_id: featured.filter(|_| highlight.is_some()).map(|v| v.id.clone()),
+            variant_id: featured
+                .filter(|_| highlight.is_some())
+                .map(|v| v.id.clone()),
         }
     }
 }

@@ -308,7 +308,10 @@ pub(crate) fn plan(
             Plan::Events(events, json!({ "status": "live" }))
         }
         EndSession { reason } => {
-            if reason.as_deref().is_some_and(|r| too_long(r, MAX_SHORT_TEXT_CHARS)) {
+            if reason
+                .as_deref()
+                .is_some_and(|r| too_long(r, MAX_SHORT_TEXT_CHARS))
+            {
                 return Plan::Reply(CommandReply::failed(CommandError::invalid(
                     "reason is longer than 500 characters",
                 )));
@@ -367,7 +370,10 @@ pub(crate) fn plan(
             variant_id,
             note,
         } => {
-            if note.as_deref().is_some_and(|n| too_long(n, MAX_SHORT_TEXT_CHARS)) {
+            if note
+                .as_deref()
+                .is_some_and(|n| too_long(n, MAX_SHORT_TEXT_CHARS))
+            {
                 return Plan::Reply(CommandReply::failed(CommandError::invalid(
                     "note is longer than 500 characters",
                 )));
@@ -391,7 +397,13 @@ pub(crate) fn plan(
                     "quantity must be between 1 and 999",
                 )));
             }
-            cart_change(state, commerce, variant_id, QuantityChange::Add(quantity), idempotency_key)
+            cart_change(
+                state,
+                commerce,
+                variant_id,
+                QuantityChange::Add(quantity),
+                idempotency_key,
+            )
         }
         SetCartQuantity {
             variant_id,
@@ -402,7 +414,13 @@ pub(crate) fn plan(
                     "quantity must be between 0 and 999",
                 )));
             }
-            cart_change(state, commerce, variant_id, QuantityChange::Set(quantity), idempotency_key)
+            cart_change(
+                state,
+                commerce,
+                variant_id,
+                QuantityChange::Set(quantity),
+                idempotency_key,
+            )
         }
         Checkout => {
             let commerce = Arc::clone(commerce);
@@ -450,7 +468,10 @@ pub(crate) fn plan(
         }
         SubmitSurvey { score, comment } => {
             if status != SessionStatus::Ended {
-                return refuse(ErrorCode::Conflict, "the survey opens when the session ends");
+                return refuse(
+                    ErrorCode::Conflict,
+                    "the survey opens when the session ends",
+                );
             }
             if state.survey.is_some() {
                 return refuse(ErrorCode::Conflict, "the survey was already answered");
@@ -460,12 +481,18 @@ pub(crate) fn plan(
                     "score must be between 0 and 10",
                 )));
             }
-            if comment.as_deref().is_some_and(|c| too_long(c, MAX_COMMENT_CHARS)) {
+            if comment
+                .as_deref()
+                .is_some_and(|c| too_long(c, MAX_COMMENT_CHARS))
+            {
                 return Plan::Reply(CommandReply::failed(CommandError::invalid(
                     "comment is longer than 2000 characters",
                 )));
             }
-            Plan::Events(vec![EventBody::SurveyCompleted { score, comment }], json!({}))
+            Plan::Events(
+                vec![EventBody::SurveyCompleted { score, comment }],
+                json!({}),
+            )
         }
         Ping => Plan::Reply(CommandReply::ok(None, json!({ "pong": true }))),
     }

@@ -74,7 +74,10 @@ mod tests {
     fn the_oldest_replies_go_first_past_capacity() {
         let mut cache = ReplyCache::new(2, Duration::from_secs(60));
         for n in 0..3 {
-            cache.insert(key(n), CommandReply::ok(Some(n as u64), serde_json::json!({})));
+            cache.insert(
+                key(n),
+                CommandReply::ok(Some(n as u64), serde_json::json!({})),
+            );
         }
         assert!(cache.get(&key(0)).is_none());
         assert_eq!(cache.get(&key(2)).unwrap().seq, Some(2));

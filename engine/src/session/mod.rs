@@ -285,7 +285,12 @@ impl LiveSession {
             .spawn(ctx);
     }
 
-    fn execute(&mut self, exec: Execute, tx: oneshot::Sender<CommandReply>, ctx: &mut Context<Self>) {
+    fn execute(
+        &mut self,
+        exec: Execute,
+        tx: oneshot::Sender<CommandReply>,
+        ctx: &mut Context<Self>,
+    ) {
         let key = (exec.caller.participant_id.clone(), exec.command_id.clone());
         if let Some(reply) = self.replies.get(&key) {
             let _ = tx.send(reply);
@@ -380,7 +385,11 @@ impl LiveSession {
     }
 
     /// Gives `bodies` the next seqs and applies them to the state.
-    fn apply_new(&mut self, by: Option<ParticipantId>, bodies: Vec<EventBody>) -> Vec<SessionEvent> {
+    fn apply_new(
+        &mut self,
+        by: Option<ParticipantId>,
+        bodies: Vec<EventBody>,
+    ) -> Vec<SessionEvent> {
         let at = vitrine_persistence::now();
         let mut events = Vec::with_capacity(bodies.len());
         // unwrap: staging happens only while the state is loaded.
@@ -393,7 +402,9 @@ impl LiveSession {
                 body,
             };
             // unwrap: the seq was just derived from the state, so it always follows.
-            state.apply(&event).expect("a fresh event follows its state");
+            state
+                .apply(&event)
+                .expect("a fresh event follows its state");
             events.push(event);
         }
         events
@@ -661,7 +672,12 @@ impl LiveSession {
         );
     }
 
-    fn join(&mut self, join: Join, tx: oneshot::Sender<Result<Joined, JoinError>>, ctx: &mut Context<Self>) {
+    fn join(
+        &mut self,
+        join: Join,
+        tx: oneshot::Sender<Result<Joined, JoinError>>,
+        ctx: &mut Context<Self>,
+    ) {
         let caller = &join.caller;
         let state = self.state();
         let mut bodies = Vec::new();
@@ -703,7 +719,12 @@ impl LiveSession {
     }
 
     /// Queues welcome (and the catch-up) for a connection, then adds it to the fan-out.
-    fn attach(&mut self, join: Join, tx: oneshot::Sender<Result<Joined, JoinError>>, _ctx: &mut Context<Self>) {
+    fn attach(
+        &mut self,
+        join: Join,
+        tx: oneshot::Sender<Result<Joined, JoinError>>,
+        _ctx: &mut Context<Self>,
+    ) {
         let participant_id = join.caller.participant_id.clone();
         let role = join.caller.role;
         // The new connection counts as connected in its own welcome.
@@ -716,17 +737,21 @@ impl LiveSession {
         );
         let view = self.view();
         let seq = view.seq;
-        let mut offered = join.outbound.offer_text(welcome_frame(&participant_id, role, &view));
+        let mut offered = join
+            .outbound
+            .offer_text(welcome_frame(&participant_id, role, &view));
         if let Some(after) = join.resume_after.filter(|after| *after < seq) {
             if offered == Offer::Queued {
-                offered = join.outbound.offer(OutFrame::Replay(Box::new(ReplayRequest::new(
-                    Arc::clone(&self.deps.store),
-                    self.key.tenant.clone(),
-                    self.key.session.clone(),
-                    after,
-                    seq,
-                    role.is_staff(),
-                ))));
+                offered = join
+                    .outbound
+                    .offer(OutFrame::Replay(Box::new(ReplayRequest::new(
+                        Arc::clone(&self.deps.store),
+                        self.key.tenant.clone(),
+                        self.key.session.clone(),
+                        after,
+                        seq,
+                        role.is_staff(),
+                    ))));
             }
         }
         if offered != Offer::Queued {
@@ -759,7 +784,10 @@ impl LiveSession {
         let key = self.key.clone();
         actix::spawn(
             async move {
-                if let Err(e) = store.save_snapshot(&key.tenant, &key.session, &snapshot).await {
+                if let Err(e) = store
+                    .save_snapshot(&key.tenant, &key.session, &snapshot)
+                    .await
+                {
                     // Only a shortcut for rebuilding: the log still has everything.
                     tracing::warn!(error = %e, "could not save snapshot");
                 }
@@ -858,7 +886,12 @@ fn refuse_overloaded(work: Work) {
 }
 
 fn refuse_not_found(work: Work) {
-    refuse_with(work, ErrorCode::NotFound, "no such session", JoinError::NotFound);
+    refuse_with(
+        work,
+        ErrorCode::NotFound,
+        "no such session",
+        JoinError::NotFound,
+    );
 }
 
 /// How often an idle session checks whether to stop.

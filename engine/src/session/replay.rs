@@ -57,7 +57,9 @@ impl ReplayRequest {
         if self.after >= self.upto {
             return Ok(None);
         }
-        let want = u32::try_from(self.upto - self.after).unwrap_or(PAGE).min(PAGE);
+        let want = u32::try_from(self.upto - self.after)
+            .unwrap_or(PAGE)
+            .min(PAGE);
         let events = self
             .store
             .events(&self.tenant, &self.session, self.after, want)

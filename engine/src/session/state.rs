@@ -251,7 +251,10 @@ impl SessionState {
             }),
             EventBody::ConsentRecorded { consent } => {
                 if let Some(by) = &e.by {
-                    self.consents.entry(by.clone()).or_default().insert(*consent);
+                    self.consents
+                        .entry(by.clone())
+                        .or_default()
+                        .insert(*consent);
                 }
             }
             EventBody::SessionEnded { reason } => {

@@ -12,7 +12,13 @@ use super::sql_error;
 
 /// Lower-cased text that catalog search matches terms against.
 fn search_text(p: &Product) -> String {
-    let mut text = format!("{} {} {} {}", p.title, p.vendor, p.product_type, p.tags.join(" "));
+    let mut text = format!(
+        "{} {} {} {}",
+        p.title,
+        p.vendor,
+        p.product_type,
+        p.tags.join(" ")
+    );
     for v in &p.variants {
         if let Some(sku) = &v.sku {
             text.push(' ');
@@ -71,7 +77,9 @@ pub(crate) fn import_products(
         // Variants the catalog no longer lists are removed; the rest are upserted.
         let keep: Vec<&str> = p.variants.iter().map(|v| v.id.as_str()).collect();
         let existing: Vec<String> = tx
-            .prepare_cached("SELECT variant_id FROM variants WHERE tenant_id = ?1 AND product_id = ?2")
+            .prepare_cached(
+                "SELECT variant_id FROM variants WHERE tenant_id = ?1 AND product_id = ?2",
+            )
             .and_then(|mut st| {
                 st.query_map([tenant.as_str(), p.id.as_str()], |r| r.get(0))?
                     .collect::<rusqlite::Result<Vec<String>>>()
@@ -201,7 +209,10 @@ pub(crate) fn product_of_variant(
 ) -> Result<Option<Product>, StoreError> {
     let product_id: Option<String> = conn
         .prepare_cached("SELECT product_id FROM variants WHERE tenant_id = ?1 AND variant_id = ?2")
-        .and_then(|mut st| st.query_row([tenant.as_str(), variant.as_str()], |r| r.get(0)).optional())
+        .and_then(|mut st| {
+            st.query_row([tenant.as_str(), variant.as_str()], |r| r.get(0))
+                .optional()
+        })
         .map_err(sql_error)?;
     match product_id {
         Some(id) => product(conn, tenant, &ProductId::new(id)),

@@ -54,7 +54,8 @@ pub(crate) fn cart(
     let Some(mut cart) = head else {
         return Ok(None);
     };
-    // Lines whose variant was removed from the catalog drop out of the cart.
+    // Lines whose variant was removed from the catalog drop out of the cart. `added_at` has
+    // millisecond precision; the rowid keeps lines added in one millisecond in added order.
     cart.lines = conn
         .prepare_cached(
             "SELECT l.variant_id, v.product_id, p.title, v.option_values, l.quantity, v.price_minor
@@ -62,7 +63,7 @@ pub(crate) fn cart(
              JOIN variants v ON v.tenant_id = l.tenant_id AND v.variant_id = l.variant_id
              JOIN products p ON p.tenant_id = v.tenant_id AND p.product_id = v.product_id
              WHERE l.tenant_id = ?1 AND l.cart_id = ?2
-             ORDER BY l.added_at, l.variant_id",
+             ORDER BY l.added_at, l.rowid",
         )
         .and_then(|mut st| {
             st.query_map([tenant.as_str(), id.as_str()], |row| {
@@ -162,7 +163,10 @@ pub(crate) fn set_cart_line(
             .optional()
             .map_err(sql_error)?;
         if known.is_none() {
-            return Err(CartWriteError::NotFound(format!("variant {}", change.variant_id)));
+            return Err(CartWriteError::NotFound(format!(
+                "variant {}",
+                change.variant_id
+            )));
         }
         tx.execute(
             "INSERT INTO cart_lines (tenant_id, cart_id, variant_id, quantity, added_at)
@@ -180,7 +184,11 @@ pub(crate) fn set_cart_line(
     } else {
         tx.execute(
             "DELETE FROM cart_lines WHERE tenant_id = ?1 AND cart_id = ?2 AND variant_id = ?3",
-            [tenant.as_str(), change.cart_id.as_str(), change.variant_id.as_str()],
+            [
+                tenant.as_str(),
+                change.cart_id.as_str(),
+                change.variant_id.as_str(),
+            ],
         )
         .map_err(sql_error)?;
     }
@@ -253,7 +261,11 @@ pub(crate) fn place_order(
                    AND (stock IS NULL OR inventory_policy = 'continue' OR stock >= ?3)",
             )
             .and_then(|mut st| {
-                st.execute(params![tenant.as_str(), line.variant_id.as_str(), line.quantity])
+                st.execute(params![
+                    tenant.as_str(),
+                    line.variant_id.as_str(),
+                    line.quantity
+                ])
             })
             .map_err(sql_error)?;
         if changed == 0 {
@@ -281,7 +293,11 @@ pub(crate) fn place_order(
     tx.execute(
         "UPDATE carts SET status = 'ordered', version = version + 1, updated_at = ?3
          WHERE tenant_id = ?1 AND cart_id = ?2",
-        params![tenant.as_str(), new.cart_id.as_str(), time_text(&new.created_at)],
+        params![
+            tenant.as_str(),
+            new.cart_id.as_str(),
+            time_text(&new.created_at)
+        ],
     )
     .map_err(sql_error)?;
     let order = order(&tx, tenant, &new.order_id)?

@@ -113,7 +113,10 @@ pub(crate) fn user(
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND user_id = ?2"
     ))
-    .and_then(|mut st| st.query_row([tenant.as_str(), id.as_str()], user_from).optional())
+    .and_then(|mut st| {
+        st.query_row([tenant.as_str(), id.as_str()], user_from)
+            .optional()
+    })
     .map_err(sql_error)
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppendError, CartWriteError, PlaceOrderError, StoreError};
 use crate::group_commit::{BatchObserver, GroupCommitOptions, NoObserver};
@@ -37,7 +37,7 @@ mod embedded {
 }
 
 /// How hard SQLite works to survive a power cut.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// fsync at every commit: an acknowledged event survives a power cut.
@@ -97,9 +97,9 @@ impl SqliteStore {
             })?;
         }
         let mut conn = open_writer(&options.path, options.synchronous)?;
-        embedded::migrations::runner()
-            .run(&mut conn)
-            .map_err(|e| StoreError::Internal(format!("migrate {}: {e}", options.path.display())))?;
+        embedded::migrations::runner().run(&mut conn).map_err(|e| {
+            StoreError::Internal(format!("migrate {}: {e}", options.path.display()))
+        })?;
         let readers = Readers::open(&options.path, options.readers)?;
         let writer = Writer::start(conn, options.group_commit, observer);
         Ok(Self { writer, readers })
@@ -108,7 +108,8 @@ impl SqliteStore {
 
 fn open_writer(path: &Path, synchronous: Synchronous) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sql_error)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(sql_error)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(sql_error)?;
     let sync = match synchronous {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
@@ -134,8 +135,14 @@ pub(crate) fn sql_error(e: rusqlite::Error) -> StoreError {
 
 /// Maps a unique-constraint violation to `AlreadyExists(what)`.
 pub(crate) fn unique_or(e: rusqlite::Error, what: String) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::AlreadyExists(what),
+    const UNIQUE: std::ffi::c_int = rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE;
+    const PRIMARY_KEY: std::ffi::c_int = rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == UNIQUE || f.extended_code == PRIMARY_KEY =>
+        {
+            StoreError::AlreadyExists(what)
+        }
         _ => sql_error(e),
     }
 }

@@ -201,7 +201,8 @@ impl Readers {
                     | OpenFlags::SQLITE_OPEN_URI,
             )
             .map_err(sql_error)?;
-            conn.busy_timeout(Duration::from_secs(5)).map_err(sql_error)?;
+            conn.busy_timeout(Duration::from_secs(5))
+                .map_err(sql_error)?;
             idle.push(conn);
         }
         Ok(Arc::new(Self {

@@ -52,7 +52,8 @@ pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> Result<String, Stor
 /// Reads a non-negative integer column as `u64`.
 pub(crate) fn u64_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<u64> {
     let n: i64 = row.get(idx)?;
-    u64::try_from(n).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, e.into()))
+    u64::try_from(n)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, e.into()))
 }
 
 /// Converts a `u64` for binding; values past `i64::MAX` never occur for seqs and epochs.

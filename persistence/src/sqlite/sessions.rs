@@ -105,7 +105,8 @@ fn insert_event(
             event.kind,
             time_text(&event.at),
             event.by.as_ref().map(ParticipantId::as_str),
-            json_text(&event.data).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
+            json_text(&event.data)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
         ])
     })
     .map_err(sql_error)?;
@@ -120,7 +121,10 @@ pub(crate) fn session(
     conn.prepare_cached(&format!(
         "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.tenant_id = ?1 AND s.session_id = ?2"
     ))
-    .and_then(|mut st| st.query_row([tenant.as_str(), id.as_str()], session_from).optional())
+    .and_then(|mut st| {
+        st.query_row([tenant.as_str(), id.as_str()], session_from)
+            .optional()
+    })
     .map_err(sql_error)
 }
 

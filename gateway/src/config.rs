@@ -1,0 +1,330 @@
+//! Configuration: defaults, then an optional TOML file (`VITRINE_CONFIG`), then
+//! environment variables prefixed `VITRINE_` (nested keys joined by `__`, for example
+//! `VITRINE_WS__OUTBOUND_QUEUE=512`). `vitrine.sample.toml` lists every key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use vitrine_engine::session::SessionSettings;
+use vitrine_persistence::sqlite::Synchronous;
+use vitrine_persistence::GroupCommitOptions;
+
+/// Every setting of a node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded database and other local files.
+    pub data_dir: PathBuf,
+    /// Public base URL used in join links; defaults to `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// A fixed token accepted as the demo admin's token.
+    #[serde(default)]
+    pub admin_token: Option<SecretString>,
+    /// HTTP worker threads (0: one per core).
+    pub http_workers: usize,
+    /// Threads running session actors (0: one per core).
+    pub session_threads: usize,
+    /// Create the demo tenant, admin and catalog on first start.
+    pub demo: bool,
+    /// WebSocket connections.
+    pub ws: WsSettings,
+    /// Session actors.
+    pub session: SessionSettings,
+    /// The embedded store.
+    pub store: StoreSettings,
+    /// Token lifetimes.
+    pub tokens: TokenSettings,
+    /// Catalog import.
+    pub catalog: CatalogSettings,
+    /// How long a stopping node waits for open work.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+/// WebSocket connection limits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsSettings {
+    /// Time allowed for the first frame (`hello`).
+    #[serde(with = "humantime_serde")]
+    pub hello_timeout: Duration,
+    /// How often the server pings.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// A connection silent for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
+    /// Largest frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one connection before it counts as too slow (4429).
+    pub outbound_queue: usize,
+    /// Sustained frames per second a client may send.
+    pub frames_per_second: u32,
+    /// Burst of frames a client may send at once.
+    pub frame_burst: u32,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            hello_timeout: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(15),
+            client_timeout: Duration::from_secs(45),
+            max_frame_bytes: 64 * 1024,
+            outbound_queue: 256,
+            frames_per_second: 50,
+            frame_burst: 200,
+        }
+    }
+}
+
+/// The embedded store.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `full` (fsync every commit) or `normal` (survives a crash of the process only).
+    pub synchronous: Synchronous,
+    /// Read-only connections.
+    pub readers: usize,
+    /// Group commit of appends.
+    pub group_commit: GroupCommitOptions,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            readers: 4,
+            group_commit: GroupCommitOptions::default(),
+        }
+    }
+}
+
+/// Token lifetimes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Customer and invited participant tokens.
+    #[serde(with = "humantime_serde")]
+    pub participant_ttl: Duration,
+    /// Staff tokens minted through the API.
+    #[serde(with = "humantime_serde")]
+    pub staff_ttl: Duration,
+    /// The admin token printed at first start.
+    #[serde(with = "humantime_serde")]
+    pub admin_ttl: Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            participant_ttl: Duration::from_secs(24 * 3600),
+            staff_ttl: Duration::from_secs(12 * 3600),
+            admin_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Catalog import.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogSettings {
+    /// Largest CSV body accepted, in bytes.
+    pub import_max_bytes: usize,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self {
+            import_max_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    data_dir: &'static str,
+    http_workers: usize,
+    session_threads: usize,
+    demo: bool,
+    ws: WsSettings,
+    session: SessionDefaults,
+    store: StoreSettings,
+    tokens: TokenSettings,
+    catalog: CatalogSettings,
+    shutdown_timeout: &'static str,
+}
+
+#[derive(Serialize)]
+struct SessionDefaults {}
+
+/// A setting could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Reads settings from the defaults, `VITRINE_CONFIG` and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Self::defaults();
+        if let Ok(path) = std::env::var("VITRINE_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError(format!("VITRINE_CONFIG: no file at {path}")));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("VITRINE_")
+                .split("__")
+                .ignore(&["config", "log_format"]),
+        );
+        Self::extract(figment)
+    }
+
+    /// The built-in defaults, for tests to layer their own values over.
+    pub fn defaults() -> Figment {
+        Figment::from(Serialized::defaults(Defaults {
+            listen: "127.0.0.1:8080",
+            data_dir: "./data",
+            http_workers: 0,
+            session_threads: 0,
+            demo: true,
+            ws: WsSettings::default(),
+            session: SessionDefaults {},
+            store: StoreSettings::default(),
+            tokens: TokenSettings::default(),
+            catalog: CatalogSettings::default(),
+            shutdown_timeout: "10s",
+        }))
+    }
+
+    /// Extracts and checks settings.
+    pub fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let ws = &self.ws;
+        if ws.max_frame_bytes < 1024 || ws.max_frame_bytes > 16 * 1024 * 1024 {
+            return Err(ConfigError(
+                "ws.max_frame_bytes must be 1 KiB to 16 MiB".into(),
+            ));
+        }
+        if ws.outbound_queue < 8 {
+            return Err(ConfigError("ws.outbound_queue must be at least 8".into()));
+        }
+        if ws.frames_per_second == 0 || ws.frame_burst == 0 {
+            return Err(ConfigError(
+                "ws.frames_per_second and ws.frame_burst must be positive".into(),
+            ));
+        }
+        if ws.client_timeout <= ws.heartbeat_interval {
+            return Err(ConfigError(
+                "ws.client_timeout must exceed ws.heartbeat_interval".into(),
+            ));
+        }
+        if self.store.group_commit.max_batch == 0 {
+            return Err(ConfigError(
+                "store.group_commit.max_batch must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError(
+                    "public_url must start with http:// or https://".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The base URL of join links, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The public base with the actually bound address (for port 0).
+    pub fn public_base_for(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl Settings {
+    /// HTTP workers to start.
+    pub fn http_worker_count(&self) -> usize {
+        if self.http_workers == 0 {
+            cores()
+        } else {
+            self.http_workers
+        }
+    }
+
+    /// Session threads to start.
+    pub fn session_thread_count(&self) -> usize {
+        if self.session_threads == 0 {
+            cores()
+        } else {
+            self.session_threads
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_alone_make_valid_settings() {
+        let s = Settings::extract(Settings::defaults()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.ws.max_frame_bytes, 65536);
+        assert_eq!(s.session.remembered_replies, 1024);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let bad = Settings::defaults().merge(Toml::string("listne = \"1.2.3.4:5\""));
+        assert!(Settings::extract(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("listne"));
+        let bad = Settings::defaults().merge(Toml::string("[ws]\nhello_timeout = \"soon\""));
+        assert!(Settings::extract(bad).is_err());
+        let bad = Settings::defaults().merge(Toml::string("listen = \"not an address\""));
+        assert!(Settings::extract(bad).is_err());
+        let bad = Settings::defaults().merge(Toml::string("public_url = \"ftp://x\""));
+        assert!(Settings::extract(bad).is_err());
+    }
+
+    #[test]
+    fn nested_values_override_one_key_only() {
+        let s = Settings::extract(Settings::defaults().merge(Toml::string(
+            "[ws]\noutbound_queue = 32\n[session]\nidle_timeout = \"2s\"",
+        )))
+        .unwrap();
+        assert_eq!(s.ws.outbound_queue, 32);
+        assert_eq!(s.ws.hello_timeout, Duration::from_secs(5));
+        assert_eq!(s.session.idle_timeout, Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,92 @@
+//! The `vitrine` command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vitrine_gateway::bootstrap;
+use vitrine_gateway::config::Settings;
+use vitrine_gateway::startup::{open_store, Application};
+use vitrine_gateway::telemetry;
+
+/// Vitrine: live video personal shopping.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a node (the default).
+    Serve,
+    /// Mint a new token for the demo admin and print it.
+    AdminToken,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+
+    for reserved in ["DATABASE_URL", "REDIS_URL"] {
+        if std::env::var_os(reserved).is_some() {
+            eprintln!(
+                "{reserved} is set, but this build runs the embedded store on one node only; \
+                 unset it to start"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Cmd::Serve) {
+            Cmd::Serve => serve(settings).await,
+            Cmd::AdminToken => admin_token(settings).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // The URL and the token are for the person at the terminal.
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    println!("Vitrine is running at {}", app.public_base());
+    match &app.admin_token {
+        Some(token) => {
+            println!(
+                "Admin token for tenant \"{}\" (shown once; valid until {}):",
+                bootstrap::DEMO_TENANT,
+                token.expires_at.format("%Y-%m-%d")
+            );
+            println!("{}", token.token);
+        }
+        None => println!(
+            "Admin token: use VITRINE_ADMIN_TOKEN if set, or run `vitrine admin-token` for a new one"
+        ),
+    }
+    app.run_until_stopped().await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // Printing the token is the command's purpose.
+async fn admin_token(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings)?;
+    let tokens = bootstrap::token_issuer(&settings, &store).await?;
+    let issued = tokens.issue_staff(&bootstrap::demo_admin(), settings.tokens.admin_ttl);
+    println!("{}", issued.token);
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `POST /v1/catalog/import`: a Shopify product CSV.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use vitrine_engine::commerce::import::{
+    parse_shopify_csv, ImportError, ImportIssue, ImportOptions,
+};
+use vitrine_engine::identity::Module;
+use vitrine_engine::session::ErrorCode;
+use vitrine_persistence::model::AuditEntry;
+
+use crate::auth::Staff;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Query of a catalog import.
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    /// Import the products without issues even if others have some.
+    #[serde(default)]
+    partial: bool,
+}
+
+/// Imports a catalog. By default a file with any issue changes nothing (422 with every
+/// issue listed); `?partial=true` imports the products that have none.
+pub async fn import(
+    staff: Staff,
+    req: HttpRequest,
+    app: web::Data<AppState>,
+    query: web::Query<ImportQuery>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Module::Settings)?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/csv");
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    if !matches!(
+        mime,
+        "text/csv" | "application/csv" | "text/plain" | "application/octet-stream"
+    ) {
+        return Err(ApiError::invalid(format!(
+            "send the catalog as text/csv, not {mime}"
+        )));
+    }
+
+    // Read the body, refusing it as soon as it passes the limit.
+    let max = app.settings.catalog.import_max_bytes;
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::invalid(format!("could not read the body: {e}")))?;
+        if bytes.len() + chunk.len() > max {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("the catalog file is over the limit of {max} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+
+    let tenant = app
+        .engine
+        .store()
+        .tenant(&staff.0.tenant_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let options = ImportOptions {
+        currency: tenant.currency.clone(),
+        max_bytes: max,
+    };
+    let parsed = match parse_shopify_csv(&bytes, &options) {
+        Ok(parsed) => parsed,
+        Err(e) => return Ok(whole_file_error(&e)),
+    };
+
+    if !parsed.errors.is_empty() && (!query.partial || parsed.products.is_empty()) {
+        return Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "products": 0,
+            "variants": 0,
+            "errors": parsed.errors,
+            "error": { "code": "invalid", "message": "the catalog has errors; nothing was imported" },
+        })));
+    }
+
+    let counts = app
+        .engine
+        .store()
+        .import_products(&tenant.id, &parsed.products)
+        .await?;
+    let audit = AuditEntry {
+        tenant_id: tenant.id.clone(),
+        actor: staff.0.user_id.to_string(),
+        action: "catalog.imported".into(),
+        subject: "catalog".into(),
+        at: vitrine_persistence::now(),
+        detail: json!({ "products": counts.products, "variants": counts.variants,
+                        "errors": parsed.errors.len() }),
+    };
+    app.engine.store().record_audit(&audit).await?;
+    tracing::info!(tenant_id = %tenant.id, products = counts.products, variants = counts.variants,
+        skipped = parsed.errors.len(), "catalog imported");
+    Ok(HttpResponse::Ok().json(json!({
+        "products": counts.products,
+        "variants": counts.variants,
+        "errors": parsed.errors,
+    })))
+}
+
+fn whole_file_error(e: &ImportError) -> HttpResponse {
+    let (status, code, line) = match e {
+        ImportError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
+        ImportError::NotUtf8 { line } | ImportError::Csv { line, .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*line))
+        }
+        ImportError::MissingColumns { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(1))
+        }
+        ImportError::Empty | ImportError::UnknownCurrency { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", None)
+        }
+    };
+    let errors: Vec<ImportIssue> = line
+        .map(|line| ImportIssue {
+            line,
+            message: e.to_string(),
+        })
+        .into_iter()
+        .collect();
+    HttpResponse::build(status).json(json!({
+        "products": 0,
+        "variants": 0,
+        "errors": errors,
+        "error": { "code": code, "message": e.to_string() },
+    }))
+}

@@ -1,0 +1,4 @@
+//! Catalog resources.
+
+pub mod import;
+pub mod products;

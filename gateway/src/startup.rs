@@ -1,0 +1,125 @@
+//! Building and running a node: open the store, bootstrap, start the engine and bind.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use vitrine_engine::commerce::builtin::BuiltinCommerce;
+use vitrine_engine::commerce::Commerce;
+use vitrine_engine::identity::IssuedToken;
+use vitrine_engine::Engine;
+use vitrine_persistence::sqlite::{SqliteOptions, SqliteStore};
+use vitrine_persistence::Store;
+
+use crate::bootstrap;
+use crate::config::Settings;
+use crate::routes;
+use crate::state::AppState;
+
+/// File name of the embedded database inside the data directory.
+pub const DATABASE_FILE: &str = "vitrine.db";
+
+/// Opens the store the settings ask for.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let path = settings.data_dir.join(DATABASE_FILE);
+    let options = SqliteOptions {
+        path: path.clone(),
+        synchronous: settings.store.synchronous,
+        group_commit: settings.store.group_commit,
+        readers: settings.store.readers.max(1),
+    };
+    let store = SqliteStore::open(&options)
+        .with_context(|| format!("failed to open the store at {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// A bound, ready-to-run node.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    state: web::Data<AppState>,
+    /// The admin token to show, when the demo tenant was just created.
+    pub admin_token: Option<IssuedToken>,
+}
+
+impl Application {
+    /// Opens the store, bootstraps and binds. Must run inside an actix system.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = open_store(&settings)?;
+        let tokens = bootstrap::token_issuer(&settings, &store).await?;
+        let admin_token = if settings.demo {
+            bootstrap::ensure_demo(&settings, &store, &tokens).await?
+        } else {
+            None
+        };
+
+        let commerce: Arc<dyn Commerce> = Arc::new(BuiltinCommerce::new(Arc::clone(&store)));
+        let engine = Engine::new(
+            store,
+            commerce,
+            settings.session.clone(),
+            settings.session_thread_count(),
+        );
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_base = settings.public_base_for(addr);
+        let workers = settings.http_worker_count();
+        let shutdown = settings.shutdown_timeout;
+        let state = web::Data::new(AppState {
+            settings,
+            engine,
+            tokens,
+            public_base,
+            next_connection_id: AtomicU64::new(1),
+        });
+
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown.as_secs().max(1))
+        .listen(listener)?
+        .run();
+        tracing::info!(%addr, "server listening");
+
+        Ok(Self {
+            addr,
+            server,
+            state,
+            admin_token,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL.
+    pub fn public_base(&self) -> &str {
+        &self.state.public_base
+    }
+
+    /// The shared state (for tests).
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

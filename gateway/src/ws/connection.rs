@@ -1,0 +1,411 @@
+//! One actor per WebSocket connection: authentication, the `hello` deadline, heartbeats,
+//! rate limits and turning frames into engine commands.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage as Message, ProtocolError};
+use tokio::sync::mpsc;
+use vitrine_engine::directory::SessionKey;
+use vitrine_engine::identity::{Module, Principal, Role};
+use vitrine_engine::session::{Caller, ConnectionId, ErrorCode, Execute, Join, Outbound};
+use vitrine_engine::EngineError;
+use vitrine_persistence::model::{SessionId, TenantId};
+
+use super::rate::TokenBucket;
+use super::writer::Control;
+use crate::protocol::{self, close, error_frame, reply_frame, BadFrame, ClientFrame};
+use crate::state::AppState;
+
+/// Longest session id accepted in `hello`.
+const MAX_SESSION_ID_CHARS: usize = 128;
+
+/// Refused frames in a row after which a flooding client is cut off.
+const FLOOD_STRIKES: u32 = 100;
+
+enum Phase {
+    AwaitingHello,
+    Joining,
+    Joined { key: SessionKey, caller: Caller },
+    Closing,
+}
+
+/// The actor of one WebSocket connection.
+pub struct WsConnection {
+    id: ConnectionId,
+    app: Arc<AppState>,
+    outbound: Outbound,
+    control: mpsc::Sender<Control>,
+    phase: Phase,
+    last_heard: Instant,
+    bucket: TokenBucket,
+    strikes: u32,
+    span: tracing::Span,
+}
+
+impl WsConnection {
+    pub(crate) fn new(
+        id: ConnectionId,
+        app: Arc<AppState>,
+        outbound: Outbound,
+        control: mpsc::Sender<Control>,
+    ) -> Self {
+        let ws = &app.settings.ws;
+        let bucket = TokenBucket::new(ws.frames_per_second, ws.frame_burst);
+        Self {
+            id,
+            app,
+            outbound,
+            control,
+            phase: Phase::AwaitingHello,
+            last_heard: Instant::now(),
+            bucket,
+            strikes: 0,
+            span: tracing::debug_span!("ws", conn = id),
+        }
+    }
+
+    /// Sends a frame in order with the session's frames.
+    fn send(&self, text: Arc<str>) {
+        self.outbound.offer_text(text);
+    }
+
+    /// Closes with `code`, after an optional last frame.
+    fn close(&mut self, ctx: &mut Context<Self>, last: Option<Arc<str>>, code: u16, why: &str) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        tracing::debug!(parent: &self.span, code, why, "closing connection");
+        self.leave_session();
+        self.phase = Phase::Closing;
+        let _ = self
+            .control
+            .try_send(Control::CloseWith(last, code, why.to_owned()));
+        // The client echoes the close; stop anyway if it never does.
+        ctx.run_later(self.app.settings.ws.hello_timeout, |_, ctx| ctx.stop());
+    }
+
+    fn leave_session(&mut self) {
+        if let Phase::Joined { key, .. } = &self.phase {
+            self.app.engine.leave(key, self.id);
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        if !self.bucket.take() {
+            self.strikes += 1;
+            if self.strikes >= FLOOD_STRIKES {
+                self.close(ctx, None, close::TOO_SLOW, "too many frames");
+                return;
+            }
+            let frame = match protocol::parse(text) {
+                Ok(f) => f.into_command().map(|(id, _)| id),
+                Err(BadFrame::Reply { id, .. }) => Some(id),
+                Err(BadFrame::Error { .. }) => None,
+            };
+            let message = "too many frames; slow down";
+            self.send(match frame {
+                Some(id) => reply_frame(
+                    &id,
+                    &vitrine_engine::session::CommandReply::failed(
+                        vitrine_engine::session::CommandError::new(ErrorCode::RateLimited, message),
+                    ),
+                ),
+                None => error_frame(ErrorCode::RateLimited, message),
+            });
+            return;
+        }
+        self.strikes = 0;
+
+        let frame = match protocol::parse(text) {
+            Ok(frame) => frame,
+            Err(BadFrame::Reply { id, code, message }) => {
+                self.send(reply_frame(
+                    &id,
+                    &vitrine_engine::session::CommandReply::failed(
+                        vitrine_engine::session::CommandError::new(code, message),
+                    ),
+                ));
+                return;
+            }
+            Err(BadFrame::Error { code, message }) => {
+                if matches!(self.phase, Phase::AwaitingHello) {
+                    self.close(
+                        ctx,
+                        Some(error_frame(code, message)),
+                        close::UNAUTHORIZED,
+                        "expected hello",
+                    );
+                } else {
+                    self.send(error_frame(code, message));
+                }
+                return;
+            }
+        };
+
+        match (frame, &self.phase) {
+            (
+                ClientFrame::Hello {
+                    token,
+                    session_id,
+                    resume_after,
+                },
+                Phase::AwaitingHello,
+            ) => {
+                self.hello(token, session_id, resume_after, ctx);
+            }
+            (ClientFrame::Hello { .. }, _) => {
+                self.send(error_frame(ErrorCode::Invalid, "already said hello"));
+            }
+            (_, Phase::AwaitingHello) => {
+                self.close(
+                    ctx,
+                    Some(error_frame(
+                        ErrorCode::Unauthorized,
+                        "the first frame must be hello",
+                    )),
+                    close::UNAUTHORIZED,
+                    "expected hello",
+                );
+            }
+            (command, Phase::Joined { key, caller }) => {
+                let Some((command_id, command)) = command.into_command() else {
+                    return;
+                };
+                let exec = Execute {
+                    caller: caller.clone(),
+                    command_id: command_id.clone(),
+                    command,
+                };
+                let (app, key, outbound) =
+                    (Arc::clone(&self.app), key.clone(), self.outbound.clone());
+                let started = Instant::now();
+                let name = exec.command.name();
+                // Spawned in arrival order; the session handles them in that order.
+                ctx.spawn(
+                    async move {
+                        let reply = app.engine.execute(&key, exec).await;
+                        tracing::debug!(
+                            command = name,
+                            ok = reply.ok,
+                            elapsed_us = started.elapsed().as_micros() as u64,
+                            "command done"
+                        );
+                        outbound.offer_text(reply_frame(&command_id, &reply));
+                    }
+                    .into_actor(self),
+                );
+            }
+            (_, Phase::Joining | Phase::Closing) => {}
+        }
+    }
+
+    fn hello(
+        &mut self,
+        token: String,
+        session_id: String,
+        resume_after: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        if session_id.is_empty() || session_id.chars().count() > MAX_SESSION_ID_CHARS {
+            self.close(
+                ctx,
+                Some(error_frame(ErrorCode::NotFound, "no such session")),
+                close::NOT_FOUND,
+                "no such session",
+            );
+            return;
+        }
+        let principal = match self.app.tokens.verify(&token) {
+            Ok(p) => p,
+            Err(e) => {
+                self.close(
+                    ctx,
+                    Some(error_frame(ErrorCode::Unauthorized, e.to_string())),
+                    close::UNAUTHORIZED,
+                    "bad token",
+                );
+                return;
+            }
+        };
+        self.phase = Phase::Joining;
+        let app = Arc::clone(&self.app);
+        let (conn_id, outbound) = (self.id, self.outbound.clone());
+        let session_id = SessionId::new(session_id);
+
+        let fut = async move {
+            let (tenant, caller) = caller_for(&app, principal, &session_id).await?;
+            let key = SessionKey {
+                tenant,
+                session: session_id,
+            };
+            let join = Join {
+                conn_id,
+                caller: caller.clone(),
+                outbound,
+                resume_after,
+            };
+            match app.engine.join(&key, join).await {
+                Ok(_) => Ok((key, caller)),
+                Err(EngineError::NotFound) => Err(HelloError::NotFound),
+                Err(_) => Err(HelloError::Unavailable),
+            }
+        };
+        // Wait: no other frame of this connection is handled before `hello` is settled.
+        ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
+            Ok((key, caller)) => {
+                tracing::debug!(parent: &act.span, session_id = %key.session,
+                    participant_id = %caller.participant_id, "connection joined");
+                act.phase = Phase::Joined { key, caller };
+            }
+            Err(HelloError::Unauthorized(why)) => act.close(
+                ctx,
+                Some(error_frame(ErrorCode::Unauthorized, why)),
+                close::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            Err(HelloError::NotFound) => act.close(
+                ctx,
+                Some(error_frame(ErrorCode::NotFound, "no such session")),
+                close::NOT_FOUND,
+                "no such session",
+            ),
+            Err(HelloError::Unavailable) => act.close(
+                ctx,
+                Some(error_frame(
+                    ErrorCode::Unavailable,
+                    "the session is unavailable; reconnect",
+                )),
+                close::TRY_AGAIN,
+                "unavailable",
+            ),
+        }));
+    }
+}
+
+enum HelloError {
+    Unauthorized(String),
+    NotFound,
+    Unavailable,
+}
+
+/// Who a token's bearer is in the session, or why they may not enter it.
+async fn caller_for(
+    app: &AppState,
+    principal: Principal,
+    session: &SessionId,
+) -> Result<(TenantId, Caller), HelloError> {
+    match principal {
+        Principal::Participant(p) => {
+            // A participant token opens its own session only; anything else looks absent.
+            if &p.session_id != session {
+                return Err(HelloError::NotFound);
+            }
+            let caller = Caller {
+                participant_id: p.participant_id,
+                role: p.role,
+                name: p.name,
+                user_id: None,
+                collections: Arc::from(Vec::new()),
+            };
+            Ok((p.tenant_id, caller))
+        }
+        Principal::Staff(staff) => {
+            if !staff.can(Module::VideoCalls) {
+                return Err(HelloError::Unauthorized(
+                    "joining calls needs the video_calls module".into(),
+                ));
+            }
+            let user = app
+                .engine
+                .store()
+                .user(&staff.tenant_id, &staff.user_id)
+                .await
+                .map_err(|_| HelloError::Unavailable)?
+                .ok_or_else(|| HelloError::Unauthorized("unknown user".into()))?;
+            let caller = Caller {
+                participant_id: staff.participant_id(),
+                role: Role::Shopper,
+                name: user.name.clone(),
+                user_id: Some(user.id.clone()),
+                collections: Arc::from(user.collections.clone()),
+            };
+            Ok((staff.tenant_id, caller))
+        }
+    }
+}
+
+impl Actor for WsConnection {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let ws = &self.app.settings.ws;
+        ctx.run_later(ws.hello_timeout, |act, ctx| {
+            if matches!(act.phase, Phase::AwaitingHello) {
+                act.close(
+                    ctx,
+                    Some(error_frame(ErrorCode::Unauthorized, "no hello in time")),
+                    close::HELLO_TIMEOUT,
+                    "no hello in time",
+                );
+            }
+        });
+        let client_timeout = ws.client_timeout;
+        ctx.run_interval(ws.heartbeat_interval, move |act, ctx| {
+            if act.last_heard.elapsed() > client_timeout {
+                act.close(ctx, None, close::GOING_AWAY, "heartbeat timeout");
+            } else {
+                let _ = act.control.try_send(Control::Ping);
+            }
+        });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.leave_session();
+        tracing::debug!(parent: &self.span, "connection closed");
+    }
+}
+
+/// Whether the stream refused a frame (or a run of continuations) for its size.
+fn is_oversize(e: &ProtocolError) -> bool {
+    match e {
+        ProtocolError::Overflow => true,
+        ProtocolError::Io(io) => io.to_string().contains("maximum continuation size"),
+        _ => false,
+    }
+}
+
+impl StreamHandler<Result<Message, ProtocolError>> for WsConnection {
+    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(Message::Text(text)) => self.on_text(&text, ctx),
+            Ok(Message::Binary(_)) => {
+                self.send(error_frame(
+                    ErrorCode::Invalid,
+                    "binary frames are not supported",
+                ));
+            }
+            Ok(Message::Ping(bytes)) => {
+                let _ = self.control.try_send(Control::Pong(bytes.to_vec()));
+            }
+            Ok(Message::Pong(_)) => {}
+            Ok(Message::Close(_)) => {
+                self.close(ctx, None, 1000, "bye");
+                ctx.stop();
+            }
+            Err(e) if is_oversize(&e) => {
+                self.close(ctx, None, close::TOO_LARGE, "frame too large");
+            }
+            Err(e) => {
+                tracing::debug!(parent: &self.span, error = %e, "websocket protocol error");
+                self.close(ctx, None, close::PROTOCOL_ERROR, "protocol error");
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
