@@ -1,0 +1,182 @@
+//! Vitrine nodes for tests: in-process (fast, with access to the state) or as a real
+//! `vitrine` process (to kill it).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use tempfile::TempDir;
+use vitrine_gateway::config::Settings;
+use vitrine_gateway::startup::Application;
+use vitrine_gateway::state::AppState;
+
+use crate::http::Api;
+
+/// The admin token every test node accepts.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A node running inside the test process. Tests using it run under `#[actix_web::test]`.
+pub struct TestNode {
+    /// Its API.
+    pub api: Api,
+    /// Its shared state.
+    pub state: web::Data<AppState>,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    handle: ServerHandle,
+    _dir: Option<TempDir>,
+}
+
+impl TestNode {
+    /// A fresh node with default settings and its own data directory.
+    pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// A fresh node with extra settings in TOML.
+    pub async fn start_with(toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("create a data directory");
+        let path = dir.path().to_owned();
+        let mut node = Self::start_in(&path, toml).await;
+        node._dir = Some(dir);
+        node
+    }
+
+    /// A node on an existing data directory.
+    pub async fn start_in(data_dir: &Path, toml: &str) -> Self {
+        let figment: Figment = Settings::defaults()
+            .merge(Toml::string(&format!(
+                "listen = \"127.0.0.1:0\"\nhttp_workers = 2\nsession_threads = 2\n\
+                 admin_token = \"{ADMIN_TOKEN}\"\ndata_dir = {:?}\n",
+                data_dir.display().to_string()
+            )))
+            .merge(Toml::string(toml));
+        let settings = Settings::extract(figment).expect("test settings are valid");
+        let app = Application::build(settings).await.expect("node starts");
+        let api = Api::new(app.public_base().to_owned());
+        let state = app.state().clone();
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Self {
+            api,
+            state,
+            data_dir: data_dir.to_owned(),
+            handle,
+            _dir: None,
+        }
+    }
+
+    /// The admin token.
+    pub fn admin(&self) -> &'static str {
+        ADMIN_TOKEN
+    }
+
+    /// Stops accepting and closes connections.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Where the `vitrine` binary of this build is.
+pub fn vitrine_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("VITRINE_BIN") {
+        return PathBuf::from(path);
+    }
+    // Tests run from target/<profile>/deps; the binary sits one level up.
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("vitrine"))
+        .expect("target directory");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first with `cargo build --bin vitrine`",
+        bin.display()
+    );
+    bin
+}
+
+/// A `vitrine` process.
+pub struct ServerProcess {
+    /// Its API.
+    pub api: Api,
+    child: Child,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ServerProcess {
+    /// Starts `vitrine` on `data_dir` with extra environment, and waits until it is ready.
+    pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(vitrine_bin());
+        cmd.env("VITRINE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("VITRINE_DATA_DIR", data_dir)
+            .env("VITRINE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("VITRINE_HTTP_WORKERS", "2")
+            .env("VITRINE_SESSION_THREADS", "2")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::null())
+            .stderr(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start vitrine");
+        let api = Api::new(format!("http://127.0.0.1:{port}"));
+        let process = Self { api, child };
+        process.wait_ready().await;
+        process
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            let url = format!("{}/readyz", self.api.base());
+            if let Ok(r) = client.get(url).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("vitrine did not become ready");
+    }
+
+    /// Kills the process without warning (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The admin token.
+    pub fn admin(&self) -> &'static str {
+        ADMIN_TOKEN
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

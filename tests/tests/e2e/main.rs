@@ -1,0 +1,3 @@
+//! End-to-end tests: real nodes, real sockets, real processes.
+
+mod flow;
