@@ -70,6 +70,9 @@ pub struct WsSettings {
     pub frames_per_second: u32,
     /// Burst of frames a client may send at once.
     pub frame_burst: u32,
+    /// Kernel send buffer of each connection, in bytes (0 keeps the system's). It bounds
+    /// what a stalled client holds beyond its outbound queue.
+    pub send_buffer_bytes: usize,
 }
 
 impl Default for WsSettings {
@@ -82,6 +85,7 @@ impl Default for WsSettings {
             outbound_queue: 256,
             frames_per_second: 50,
             frame_burst: 200,
+            send_buffer_bytes: 256 * 1024,
         }
     }
 }

@@ -79,10 +79,20 @@ impl Application {
         });
 
         let data = state.clone();
+        let send_buffer = state.settings.ws.send_buffer_bytes;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .configure(routes::configure)
+        })
+        .on_connect(move |conn, _| {
+            if send_buffer > 0 {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer) {
+                        tracing::warn!(error = %e, "could not size a socket's send buffer");
+                    }
+                }
+            }
         })
         .workers(workers)
         .shutdown_timeout(shutdown.as_secs().max(1))

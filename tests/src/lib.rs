@@ -2,6 +2,7 @@
 //! processes, an HTTP client for the API and a WebSocket client that speaks the protocol
 //! through the gateway's own types.
 
+pub mod call;
 pub mod http;
 pub mod node;
 pub mod ws;

@@ -79,6 +79,7 @@ pub struct WsClient {
     pub closed: Option<u16>,
     welcome: Option<Welcome>,
     next_id: u64,
+    tag: u64,
 }
 
 impl WsClient {
@@ -123,13 +124,18 @@ impl WsClient {
             closed: None,
             welcome: None,
             next_id: 0,
+            tag: 0,
         }
     }
 
-    /// A fresh command id.
+    /// A fresh command id, unique across connections of the test process.
     pub fn new_id(&mut self) -> String {
+        static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        if self.tag == 0 {
+            self.tag = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        }
         self.next_id += 1;
-        format!("c-{}", self.next_id)
+        format!("c{}-{}", self.tag, self.next_id)
     }
 
     /// Sends raw text.
