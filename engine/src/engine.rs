@@ -294,7 +294,7 @@ impl Engine {
                     epoch: 0,
                     events: events.iter().map(SessionEvent::to_new_event).collect(),
                     patch: patch.clone(),
-                    command: None,
+                    commands: Vec::new(),
                 })
                 .await
                 .map_err(|e| EngineError::Unavailable(e.to_string()))?;

@@ -467,40 +467,34 @@ impl LiveSession {
         }
     }
 
-    /// Stores the events of `group` and, once stored, fans them out and completes them.
+    /// Stores the events of `group` in one append and, once stored, fans them out and
+    /// completes each piece in order.
     fn commit(&mut self, group: Vec<Pending>, ctx: &mut Context<Self>) {
-        self.busy = true;
-        let store = Arc::clone(&self.deps.store);
-        let batches: Vec<AppendBatch> = group
-            .iter()
-            .filter(|p| !p.events.is_empty())
-            .map(|p| AppendBatch {
-                tenant_id: self.key.tenant.clone(),
-                session_id: self.key.session.clone(),
-                expected_seq: p.events[0].seq - 1,
-                epoch: self.epoch,
-                events: p.events.iter().map(SessionEvent::to_new_event).collect(),
-                patch: patch_for(&p.events),
-                command: p.command.clone(),
-            })
-            .collect();
-
-        // Appends of one session are submitted in order and committed in that order; a
-        // failed one makes every later one fail its seq check.
-        let fut = async move {
-            let mut results = Vec::with_capacity(batches.len());
-            let appends: Vec<_> = batches.into_iter().map(|b| store.append(b)).collect();
-            for r in futures_util::future::join_all(appends).await {
-                results.push(r);
+        let events: Vec<&SessionEvent> = group.iter().flat_map(|p| p.events.iter()).collect();
+        let Some(first) = events.first() else {
+            // Nothing to store (only refusals): complete in order right away.
+            for pending in group {
+                self.complete(pending.completion, ctx);
             }
-            results
-        }
-        .instrument(self.span.clone());
-
-        fut.into_actor(self)
-            .map(move |results, act, ctx| {
+            return;
+        };
+        self.busy = true;
+        let batch = AppendBatch {
+            tenant_id: self.key.tenant.clone(),
+            session_id: self.key.session.clone(),
+            expected_seq: first.seq - 1,
+            epoch: self.epoch,
+            events: events.iter().map(|e| e.to_new_event()).collect(),
+            patch: patch_for(events.iter().copied()),
+            commands: group.iter().filter_map(|p| p.command.clone()).collect(),
+        };
+        let store = Arc::clone(&self.deps.store);
+        async move { store.append(batch).await }
+            .instrument(self.span.clone())
+            .into_actor(self)
+            .map(move |result, act, ctx| {
                 act.busy = false;
-                act.finish(group, results, ctx);
+                act.finish(group, result, ctx);
                 act.pump(ctx);
             })
             .spawn(ctx);
@@ -509,49 +503,41 @@ impl LiveSession {
     fn finish(
         &mut self,
         group: Vec<Pending>,
-        results: Vec<Result<(), AppendError>>,
+        result: Result<(), AppendError>,
         ctx: &mut Context<Self>,
     ) {
-        let mut results = results.into_iter();
-        let mut failure: Option<AppendError> = None;
-        for pending in group {
-            if failure.is_none() && !pending.events.is_empty() {
-                match results.next() {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => failure = Some(e),
-                    None => failure = Some(AppendError::NoSession),
-                }
-            }
-            match &failure {
-                None => {
+        let error = match result {
+            Ok(()) => {
+                for pending in group {
                     self.unsnapshotted += pending.events.len() as u64;
                     for event in &pending.events {
                         self.fan_out(event);
                     }
                     self.complete(pending.completion, ctx);
                 }
-                Some(e) => self.fail(pending.completion, e),
-            }
-        }
-
-        if let Some(e) = failure {
-            // The state holds events the store does not: rebuild before going on.
-            self.stale = true;
-            match e {
-                AppendError::Fenced { stored, attempted } => {
-                    tracing::error!(parent: &self.span, stored, attempted,
-                        "another owner took the session; stopping");
-                    for work in self.queue.drain(..) {
-                        refuse_unavailable(work);
-                    }
-                    ctx.stop();
+                if self.unsnapshotted >= self.deps.settings.snapshot_every {
+                    self.save_snapshot();
                 }
-                other => tracing::error!(parent: &self.span, error = %other, "append failed"),
+                return;
             }
-            return;
+            Err(e) => e,
+        };
+
+        // The state holds events the store does not: rebuild before going on.
+        self.stale = true;
+        for pending in group {
+            self.fail(pending.completion, &error);
         }
-        if self.unsnapshotted >= self.deps.settings.snapshot_every {
-            self.save_snapshot();
+        match error {
+            AppendError::Fenced { stored, attempted } => {
+                tracing::error!(parent: &self.span, stored, attempted,
+                    "another owner took the session; stopping");
+                for work in self.queue.drain(..) {
+                    refuse_unavailable(work);
+                }
+                ctx.stop();
+            }
+            other => tracing::error!(parent: &self.span, error = %other, "append failed"),
         }
     }
 
@@ -825,7 +811,7 @@ fn is_state_only(command: &Command) -> bool {
 }
 
 /// The projection changes implied by `events`.
-fn patch_for(events: &[SessionEvent]) -> SessionPatch {
+fn patch_for<'a>(events: impl IntoIterator<Item = &'a SessionEvent>) -> SessionPatch {
     let mut patch = SessionPatch::default();
     for e in events {
         match &e.body {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vitrine_engine::identity::{modules_of, Module, StaffPrincipal, MAX_TOKEN_TTL};
@@ -122,14 +123,33 @@ pub struct TokenBody {
     ttl_seconds: Option<u64>,
 }
 
+/// Whether a request carries a body at all.
+fn has_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+}
+
 /// Mints a staff token for a shopper.
 pub async fn token(
     staff: Staff,
     app: web::Data<AppState>,
     path: web::Path<String>,
-    body: Option<web::Json<TokenBody>>,
+    req: HttpRequest,
+    body: Result<web::Json<TokenBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Module::Settings)?;
+    // The body is optional, but one that is sent must be valid: a bad `ttl_seconds` is
+    // refused rather than silently replaced by the default lifetime.
+    let ttl_seconds = match body {
+        Ok(body) => body.into_inner().ttl_seconds,
+        Err(_) if !has_body(&req) => None,
+        Err(e) => return Ok(e.error_response()),
+    };
     let id = path.into_inner();
     if id.is_empty() || id.len() > 128 {
         return Err(ApiError::not_found());
@@ -139,7 +159,7 @@ pub async fn token(
         .user(&staff.0.tenant_id, &UserId::new(id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let ttl = match body.and_then(|b| b.into_inner().ttl_seconds) {
+    let ttl = match ttl_seconds {
         Some(0) => return Err(ApiError::invalid("ttl_seconds must be positive")),
         Some(s) if Duration::from_secs(s) > MAX_TOKEN_TTL => {
             return Err(ApiError::invalid("ttl_seconds is over 90 days"))

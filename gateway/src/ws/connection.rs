@@ -66,6 +66,26 @@ impl WsConnection {
         }
     }
 
+    /// Stops this actor when the writer ends: once the socket can take no more frames
+    /// (closed, or cut off as too slow), nothing the client still sends is acted on.
+    pub(crate) fn watching(
+        self,
+        writer: actix_web::rt::task::JoinHandle<u16>,
+        ctx: &mut Context<Self>,
+    ) -> Self {
+        ctx.spawn(
+            async move { writer.await.unwrap_or(close::GOING_AWAY) }
+                .into_actor(&self)
+                .map(|code, act, ctx| {
+                    tracing::debug!(parent: &act.span, code, "writer finished");
+                    act.leave_session();
+                    act.phase = Phase::Closing;
+                    ctx.stop();
+                }),
+        );
+        self
+    }
+
     /// Sends a frame in order with the session's frames.
     fn send(&self, text: Arc<str>) {
         self.outbound.offer_text(text);

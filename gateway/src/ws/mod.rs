@@ -41,10 +41,10 @@ pub async fn connect(
     let id = app.next_connection_id.fetch_add(1, Ordering::Relaxed);
     let app: Arc<AppState> = app.into_inner();
 
-    actix_web::rt::spawn(writer::run(session, frames, control_rx));
+    let writer = actix_web::rt::spawn(writer::run(session, frames, control_rx));
     WsConnection::create(move |ctx| {
         ctx.add_stream(stream);
-        WsConnection::new(id, app, out, control_tx)
+        WsConnection::new(id, app, out, control_tx).watching(writer, ctx)
     });
     Ok(response)
 }

@@ -194,7 +194,7 @@ pub(crate) async fn a_stale_expected_seq_is_a_seq_conflict_and_writes_nothing(
         .expect("append");
     let mut stale = append_after(&tenant, &session, 1, vec![event("chat.posted", 99)]);
     stale.patch.status = Some("live".to_owned());
-    stale.command = Some(command("cmd_stale", crate::now()));
+    stale.commands = vec![command("cmd_stale", crate::now())];
     let mut ahead = stale.clone();
     ahead.expected_seq = 5;
 
@@ -327,7 +327,7 @@ pub(crate) async fn an_append_with_an_older_epoch_is_fenced_and_writes_nothing(
     let mut stale = append_after(&tenant, &session, 1, vec![event("chat.posted", 1)]);
     stale.epoch = old_owner;
     stale.patch.status = Some("live".to_owned());
-    stale.command = Some(command("cmd_fenced", crate::now()));
+    stale.commands = vec![command("cmd_fenced", crate::now())];
     let mut current = append_after(&tenant, &session, 1, vec![event("chat.posted", 2)]);
     current.epoch = new_owner;
 

@@ -88,7 +88,7 @@ pub(crate) async fn a_command_record_is_kept_with_its_append(store: Arc<dyn Stor
     let session = given_session(&*store, &tenant, "ses_1").await.id;
     let record = command("cmd_1", crate::now());
     let mut batch = append_after(&tenant, &session, 1, vec![event("chat.posted", 1)]);
-    batch.command = Some(record.clone());
+    batch.commands = vec![record.clone()];
 
     // Act
     store.append(batch).await.expect("append");
@@ -110,7 +110,7 @@ pub(crate) async fn recent_commands_are_oldest_first_within_limit_and_since(stor
     let at = |i: i64| base + Duration::seconds(i);
     for i in 0..5 {
         let mut batch = append_after(&tenant, &session, 1 + i as u64, vec![event("x.done", 0)]);
-        batch.command = Some(command(&format!("cmd_{i}"), at(i)));
+        batch.commands = vec![command(&format!("cmd_{i}"), at(i))];
         store.append(batch).await.expect("append");
     }
     let ids = |records: Vec<CommandRecord>| -> Vec<String> {

@@ -117,7 +117,7 @@ pub(crate) fn append_after(
         epoch: 0,
         events,
         patch: SessionPatch::default(),
-        command: None,
+        commands: Vec::new(),
     }
 }
 

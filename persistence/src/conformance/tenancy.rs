@@ -21,7 +21,7 @@ pub(crate) async fn another_tenants_sessions_are_invisible(store: Arc<dyn Store>
     let b = given_tenant(&*store, "ten_b").await;
     let session = given_session(&*store, &a, "ses_1").await;
     let mut batch = append_after(&a, &session.id, 1, vec![event("chat.posted", 1)]);
-    batch.command = Some(command("cmd_1", crate::now()));
+    batch.commands = vec![command("cmd_1", crate::now())];
     store.append(batch).await.expect("append");
     let snapshot = Snapshot {
         seq: 2,

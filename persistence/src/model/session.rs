@@ -123,8 +123,8 @@ pub struct AppendBatch {
     pub events: Vec<NewEvent>,
     /// Projection changes implied by the events.
     pub patch: SessionPatch,
-    /// The command that produced the events, for idempotent retries.
-    pub command: Option<CommandRecord>,
+    /// The commands that produced the events, for idempotent retries.
+    pub commands: Vec<CommandRecord>,
 }
 
 /// A saved image of a session's state at a seq.

@@ -280,7 +280,7 @@ pub(crate) fn append(conn: &Connection, batch: &AppendBatch) -> Result<(), Appen
     })
     .map_err(sql_error)?;
 
-    if let Some(cmd) = &batch.command {
+    for cmd in &batch.commands {
         conn.prepare_cached(
             "INSERT INTO command_results (tenant_id, session_id, participant_id, command_id,
                                           reply, at)
