@@ -1,5 +1,8 @@
 //! End-to-end tests: real nodes, real sockets, real processes.
 
+mod catalog;
+mod checkout;
 mod crash;
 mod flow;
 mod guarantees;
+mod http_api;

@@ -78,8 +78,15 @@ pub async fn list(
         .await?;
     let next_cursor = (rows.len() == limit as usize)
         .then(|| {
-            rows.last()
-                .map(|s| format!("{}~{}", s.row.created_at.to_rfc3339(), s.row.id))
+            rows.last().map(|s| {
+                format!(
+                    "{}~{}",
+                    s.row
+                        .created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    s.row.id
+                )
+            })
         })
         .flatten();
     let sessions: Vec<_> = rows

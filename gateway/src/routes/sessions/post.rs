@@ -146,6 +146,11 @@ pub async fn invite(
     staff.require(Module::VideoCalls)?;
     let key = session_key(&staff, &path)?;
     let view = app.engine.view(&key).await?;
+    // The session's own shopper invites; admins (settings) may step in for them.
+    let own = view.shopper_id.as_ref() == Some(&staff.0.user_id);
+    if !own && !staff.0.can(Module::Settings) {
+        return Err(ApiError::forbidden("only the session's shopper can invite"));
+    }
     if view.status.is_over() {
         return Err(ApiError::new(
             vitrine_engine::session::ErrorCode::SessionEnded,
