@@ -25,7 +25,7 @@ use vitrine_persistence::{GroupCommitOptions, Store};
 /// Commands per measured run.
 const COMMANDS: u64 = 2000;
 
-fn run(options: SqliteOptions, commands: u64) -> Duration {
+fn run(options: SqliteOptions, session: SessionSettings, commands: u64) -> Duration {
     actix::System::new().block_on(async move {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&options).expect("open store"));
         let tenant = TenantId::new("bench");
@@ -40,7 +40,7 @@ fn run(options: SqliteOptions, commands: u64) -> Duration {
             .await
             .expect("tenant");
         let commerce: Arc<dyn Commerce> = Arc::new(BuiltinCommerce::new(Arc::clone(&store)));
-        let engine = Engine::new(store, commerce, SessionSettings::default(), 1);
+        let engine = Engine::new(store, commerce, session, 1);
         let created = engine
             .create_session(
                 &tenant,
@@ -117,28 +117,26 @@ fn one_session(c: &mut Criterion) {
     g.throughput(Throughput::Elements(COMMANDS));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
+    // Grouped: the actor appends queued commands together and the writer commits queued
+    // appends together. One per commit: one command per append, one append per commit.
+    let grouped = (GroupCommitOptions::default(), SessionSettings::default());
+    let single = (
+        GroupCommitOptions::unbatched(),
+        SessionSettings {
+            max_batch: 1,
+            ..SessionSettings::default()
+        },
+    );
     let cases = [
-        (
-            "full_sync_group_commit",
-            Synchronous::Full,
-            GroupCommitOptions::default(),
-        ),
-        (
-            "full_sync_one_per_commit",
-            Synchronous::Full,
-            GroupCommitOptions::unbatched(),
-        ),
-        (
-            "normal_sync_group_commit",
-            Synchronous::Normal,
-            GroupCommitOptions::default(),
-        ),
+        ("full_sync_group_commit", Synchronous::Full, grouped.clone()),
+        ("full_sync_one_per_commit", Synchronous::Full, single),
+        ("normal_sync_group_commit", Synchronous::Normal, grouped),
     ];
-    for (name, sync, group) in cases {
+    for (name, sync, (group, session)) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter_custom(|iters| {
                 (0..iters)
-                    .map(|_| run(options(dir.path(), sync, group), COMMANDS))
+                    .map(|_| run(options(dir.path(), sync, group), session.clone(), COMMANDS))
                     .sum()
             })
         });
