@@ -121,6 +121,12 @@ impl ServerProcess {
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(vitrine_bin());
+        // The server reads every VITRINE_* variable as a setting: pass on only ours.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("VITRINE_") {
+                cmd.env_remove(key);
+            }
+        }
         cmd.env("VITRINE_LISTEN", format!("127.0.0.1:{port}"))
             .env("VITRINE_DATA_DIR", data_dir)
             .env("VITRINE_ADMIN_TOKEN", ADMIN_TOKEN)
