@@ -185,3 +185,44 @@ mod sqlite_unbatched {
 
     super::store_conformance!(open);
 }
+
+/// The production store, each test in a fresh schema of the local Postgres.
+mod postgres {
+    use std::sync::Arc;
+
+    use crate::postgres::testing::TestSchema;
+    use crate::postgres::PgStore;
+    use crate::store::Store;
+
+    async fn open() -> (Arc<dyn Store>, TestSchema) {
+        let schema = TestSchema::new().await;
+        let store = PgStore::connect(&schema.options())
+            .await
+            .expect("open the postgres store");
+        (Arc::new(store), schema)
+    }
+
+    super::store_conformance!(open);
+}
+
+/// The production store committing one append per transaction.
+mod postgres_unbatched {
+    use std::sync::Arc;
+
+    use crate::group_commit::GroupCommitOptions;
+    use crate::postgres::testing::TestSchema;
+    use crate::postgres::PgStore;
+    use crate::store::Store;
+
+    async fn open() -> (Arc<dyn Store>, TestSchema) {
+        let schema = TestSchema::new().await;
+        let mut options = schema.options();
+        options.group_commit = GroupCommitOptions::unbatched();
+        let store = PgStore::connect(&options)
+            .await
+            .expect("open the postgres store");
+        (Arc::new(store), schema)
+    }
+
+    super::store_conformance!(open);
+}

@@ -4,6 +4,7 @@
 //! domain types ([`model`]); no database type crosses it. Implementations:
 //!
 //! - [`sqlite::SqliteStore`]: the embedded default, one file under the data directory.
+//! - [`postgres::PgStore`]: production and every multi-node setup.
 //!
 //! Every key starts with the tenant. Session events are appended after an expected seq, so
 //! a session's log has no gaps and no duplicates, and appends carry the writer's fencing
@@ -13,6 +14,7 @@
 pub mod error;
 pub mod group_commit;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 pub mod store;
 
@@ -22,6 +24,19 @@ mod conformance;
 pub use error::{AppendError, CartWriteError, PlaceOrderError, StoreError};
 pub use group_commit::{BatchObserver, GroupCommitOptions};
 pub use store::{NewOrder, Store};
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern, so search text matches
+/// literally in both stores.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// The current time at the precision the stores keep (milliseconds), so that state built
 /// in memory equals state rebuilt from the store.

@@ -104,6 +104,31 @@ pub struct Product {
     pub variants: Vec<Variant>,
 }
 
+impl Product {
+    /// Lower-cased text that catalog search matches terms against: title, vendor, type,
+    /// tags, SKUs and option values.
+    pub fn search_text(&self) -> String {
+        let mut text = format!(
+            "{} {} {} {}",
+            self.title,
+            self.vendor,
+            self.product_type,
+            self.tags.join(" ")
+        );
+        for v in &self.variants {
+            if let Some(sku) = &v.sku {
+                text.push(' ');
+                text.push_str(sku);
+            }
+            for value in &v.option_values {
+                text.push(' ');
+                text.push_str(value);
+            }
+        }
+        text.to_lowercase()
+    }
+}
+
 /// A catalog search.
 #[derive(Clone, Debug, Default)]
 pub struct ProductQuery {

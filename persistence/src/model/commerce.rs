@@ -144,3 +144,17 @@ pub struct Order {
     /// When the order was created.
     pub created_at: DateTime<Utc>,
 }
+
+/// Joins a variant's product title with its option values: `Hoodie — M / Black`.
+pub fn line_title(title: &str, option_values: &[String]) -> String {
+    let options: Vec<&str> = option_values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && *v != "Default Title")
+        .collect();
+    if options.is_empty() {
+        title.to_owned()
+    } else {
+        format!("{title} — {}", options.join(" / "))
+    }
+}

@@ -7,30 +7,9 @@ use crate::model::{
     ImportCounts, InventoryPolicy, Product, ProductId, ProductQuery, TenantId, Variant, VariantId,
 };
 
-use super::rows::{collections_from, collections_text, json_at, json_text, like_escape, time_text};
+use super::rows::{collections_from, collections_text, json_at, json_text, time_text};
 use super::sql_error;
-
-/// Lower-cased text that catalog search matches terms against.
-fn search_text(p: &Product) -> String {
-    let mut text = format!(
-        "{} {} {} {}",
-        p.title,
-        p.vendor,
-        p.product_type,
-        p.tags.join(" ")
-    );
-    for v in &p.variants {
-        if let Some(sku) = &v.sku {
-            text.push(' ');
-            text.push_str(sku);
-        }
-        for value in &v.option_values {
-            text.push(' ');
-            text.push_str(value);
-        }
-    }
-    text.to_lowercase()
-}
+use crate::like_escape;
 
 pub(crate) fn import_products(
     conn: &mut Connection,
@@ -67,7 +46,7 @@ pub(crate) fn import_products(
                 json_text(&p.option_names).map_err(to_sql)?,
                 json_text(&p.images).map_err(to_sql)?,
                 p.status,
-                search_text(p),
+                p.search_text(),
                 now
             ])
         })

@@ -11,20 +11,7 @@ use crate::store::NewOrder;
 
 use super::rows::{json_at, json_text, time_at, time_text};
 use super::sql_error;
-
-/// Joins a variant's product title with its option values: `Hoodie — M / Black`.
-pub(crate) fn line_title(title: &str, option_values: &[String]) -> String {
-    let options: Vec<&str> = option_values
-        .iter()
-        .map(String::as_str)
-        .filter(|v| !v.is_empty() && *v != "Default Title")
-        .collect();
-    if options.is_empty() {
-        title.to_owned()
-    } else {
-        format!("{title} — {}", options.join(" / "))
-    }
-}
+use crate::model::commerce::line_title;
 
 pub(crate) fn cart(
     conn: &Connection,

@@ -78,15 +78,3 @@ pub(crate) fn collections_from(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
-/// Escapes `%`, `_` and the escape character for a `LIKE … ESCAPE '\'` pattern.
-pub(crate) fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
