@@ -6,8 +6,7 @@ use std::sync::Arc;
 use actix::{Addr, MailboxError};
 use chrono::{DateTime, Utc};
 use vitrine_persistence::model::{
-    AppendBatch, Customer, CustomerId, NewSession, ParticipantId, SessionId, SessionPatch,
-    SessionRow, TenantId, UserId,
+    Customer, CustomerId, NewSession, ParticipantId, SessionId, SessionRow, TenantId, UserId,
 };
 use vitrine_persistence::{Store, StoreError};
 
@@ -239,69 +238,48 @@ impl Engine {
                 },
             },
         };
-        let mut row = self
-            .store
-            .create_session(&NewSession {
-                tenant_id: tenant.clone(),
-                id: id.clone(),
-                status: "requested".into(),
-                shopper_id: None,
-                customer,
-                customer_participant_id: info.participant_id.clone(),
-                created_at: now,
-                first_event: first.to_new_event(),
-            })
-            .await?;
-
-        // A shopper's own session, or a booked one, says so in its next events.
-        let mut follow = Vec::new();
+        // A shopper's own session, or a booked one, says so in the events after the first,
+        // stored with it in one transaction.
+        let mut bodies = vec![first.body];
         if let Some(shopper) = &req.shopper {
-            follow.push(EventBody::SessionMatched {
+            bodies.push(EventBody::SessionMatched {
                 shopper_id: shopper.clone(),
             });
         }
         if let Some(at) = req.scheduled_for {
-            follow.push(EventBody::SessionScheduled { scheduled_for: at });
+            bodies.push(EventBody::SessionScheduled { scheduled_for: at });
         }
-        if !follow.is_empty() {
-            let events: Vec<SessionEvent> = follow
-                .into_iter()
-                .enumerate()
-                .map(|(i, body)| SessionEvent {
-                    seq: 2 + i as u64,
+        let status = match (&req.scheduled_for, &req.shopper) {
+            (Some(_), _) => "scheduled",
+            (None, Some(_)) => "matched",
+            (None, None) => "requested",
+        };
+        let events: Vec<_> = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SessionEvent {
+                    seq: 1 + i as u64,
                     at: now,
-                    by: None,
+                    by: (i == 0).then(|| info.participant_id.clone()),
                     body,
-                })
-                .collect();
-            let patch = SessionPatch {
-                status: Some(
-                    if req.scheduled_for.is_some() {
-                        "scheduled"
-                    } else {
-                        "matched"
-                    }
-                    .into(),
-                ),
+                }
+                .to_new_event()
+            })
+            .collect();
+        let row = self
+            .store
+            .create_session(&NewSession {
+                tenant_id: tenant.clone(),
+                id: id.clone(),
+                status: status.into(),
                 shopper_id: req.shopper.clone(),
-                ..SessionPatch::default()
-            };
-            self.store
-                .append(AppendBatch {
-                    tenant_id: tenant.clone(),
-                    session_id: id.clone(),
-                    expected_seq: 1,
-                    epoch: 0,
-                    events: events.iter().map(SessionEvent::to_new_event).collect(),
-                    patch: patch.clone(),
-                    commands: Vec::new(),
-                })
-                .await
-                .map_err(|e| EngineError::Unavailable(e.to_string()))?;
-            row.seq = events.last().map_or(1, |e| e.seq);
-            row.status = patch.status.unwrap_or(row.status);
-            row.shopper_id = req.shopper;
-        }
+                customer,
+                customer_participant_id: info.participant_id.clone(),
+                created_at: now,
+                events,
+            })
+            .await?;
         tracing::info!(tenant_id = %tenant, session_id = %id, "session requested");
         Ok(CreatedSession {
             row,

@@ -38,8 +38,10 @@ pub struct Settings {
     pub ws: WsSettings,
     /// Session actors.
     pub session: SessionSettings,
-    /// The embedded store.
+    /// The store (either one).
     pub store: StoreSettings,
+    /// The production store, used when `DATABASE_URL` (or `postgres.url`) is set.
+    pub postgres: PostgresSettings,
     /// Token lifetimes.
     pub tokens: TokenSettings,
     /// Catalog import.
@@ -112,6 +114,47 @@ impl Default for StoreSettings {
     }
 }
 
+/// The Postgres store.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// Connection URL; usually given as `DATABASE_URL`. Unset means the embedded store.
+    #[serde(skip_serializing)]
+    pub url: Option<SecretString>,
+    /// A schema to use instead of `public` (created if missing).
+    pub schema: Option<String>,
+    /// Most connections in the pool.
+    pub pool_size: usize,
+    /// How long a request waits for a free connection before it is answered "unavailable".
+    #[serde(with = "humantime_serde")]
+    pub pool_wait: Duration,
+    /// How long opening a connection may take.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Longest a statement may run.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// Group commits in flight at once, each on its own connection.
+    pub committers: usize,
+    /// Threads doing Postgres I/O.
+    pub threads: usize,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            schema: None,
+            pool_size: 16,
+            pool_wait: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+            committers: 2,
+            threads: 2,
+        }
+    }
+}
+
 /// Token lifetimes.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -163,6 +206,7 @@ struct Defaults {
     ws: WsSettings,
     session: SessionDefaults,
     store: StoreSettings,
+    postgres: PostgresSettings,
     tokens: TokenSettings,
     catalog: CatalogSettings,
     shutdown_timeout: &'static str,
@@ -186,11 +230,15 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed("VITRINE_")
-                .split("__")
-                .ignore(&["config", "log_format"]),
-        );
+        figment = figment
+            .merge(
+                Env::prefixed("VITRINE_")
+                    .split("__")
+                    .ignore(&["config", "log_format"]),
+            )
+            .merge(
+                Env::raw().filter_map(|key| (key == "database_url").then(|| "postgres.url".into())),
+            );
         Self::extract(figment)
     }
 
@@ -205,6 +253,7 @@ impl Settings {
             ws: WsSettings::default(),
             session: SessionDefaults {},
             store: StoreSettings::default(),
+            postgres: PostgresSettings::default(),
             tokens: TokenSettings::default(),
             catalog: CatalogSettings::default(),
             shutdown_timeout: "10s",
@@ -237,6 +286,20 @@ impl Settings {
             return Err(ConfigError(
                 "ws.client_timeout must exceed ws.heartbeat_interval".into(),
             ));
+        }
+        let pg = &self.postgres;
+        if pg.pool_size < 2 || pg.committers == 0 || pg.committers >= pg.pool_size {
+            return Err(ConfigError(
+                "postgres: pool_size must be at least 2 and exceed committers (at least 1)".into(),
+            ));
+        }
+        if let Some(url) = &pg.url {
+            let url = secrecy::ExposeSecret::expose_secret(url);
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError(
+                    "DATABASE_URL must be a postgres:// or postgresql:// URL".into(),
+                ));
+            }
         }
         if self.store.group_commit.max_batch == 0 {
             return Err(ConfigError(

@@ -28,14 +28,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
 
-    for reserved in ["DATABASE_URL", "REDIS_URL"] {
-        if std::env::var_os(reserved).is_some() {
-            eprintln!(
-                "{reserved} is set, but this build runs the embedded store on one node only; \
-                 unset it to start"
-            );
-            return ExitCode::from(2);
-        }
+    if std::env::var_os("REDIS_URL").is_some() {
+        eprintln!("REDIS_URL is set, but this build runs one node only; unset it to start");
+        return ExitCode::from(2);
     }
     let settings = match Settings::load() {
         Ok(s) => s,
@@ -84,7 +79,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 #[allow(clippy::print_stdout)] // Printing the token is the command's purpose.
 async fn admin_token(settings: Settings) -> anyhow::Result<()> {
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let tokens = bootstrap::token_issuer(&settings, &store).await?;
     let issued = tokens.issue_staff(&bootstrap::demo_admin(), settings.tokens.admin_ttl);
     println!("{}", issued.token);

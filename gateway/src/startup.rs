@@ -7,10 +7,12 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use vitrine_engine::commerce::builtin::BuiltinCommerce;
 use vitrine_engine::commerce::Commerce;
 use vitrine_engine::identity::IssuedToken;
 use vitrine_engine::Engine;
+use vitrine_persistence::postgres::{PgOptions, PgStore};
 use vitrine_persistence::sqlite::{SqliteOptions, SqliteStore};
 use vitrine_persistence::Store;
 
@@ -22,8 +24,27 @@ use crate::state::AppState;
 /// File name of the embedded database inside the data directory.
 pub const DATABASE_FILE: &str = "vitrine.db";
 
-/// Opens the store the settings ask for.
-pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store the settings ask for: Postgres when a URL is set, else SQLite.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let pg = &settings.postgres;
+    if let Some(url) = &pg.url {
+        let options = PgOptions {
+            url: url.expose_secret().to_owned(),
+            schema: pg.schema.clone(),
+            pool_size: pg.pool_size,
+            pool_wait: pg.pool_wait,
+            connect_timeout: pg.connect_timeout,
+            statement_timeout: pg.statement_timeout,
+            group_commit: settings.store.group_commit,
+            committers: pg.committers,
+            threads: pg.threads,
+        };
+        let store = PgStore::connect(&options)
+            .await
+            .context("failed to open the Postgres store (DATABASE_URL)")?;
+        tracing::info!(pool_size = pg.pool_size, "using the postgres store");
+        return Ok(Arc::new(store));
+    }
     let path = settings.data_dir.join(DATABASE_FILE);
     let options = SqliteOptions {
         path: path.clone(),
@@ -48,7 +69,7 @@ pub struct Application {
 impl Application {
     /// Opens the store, bootstraps and binds. Must run inside an actix system.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = open_store(&settings)?;
+        let store = open_store(&settings).await?;
         let tokens = bootstrap::token_issuer(&settings, &store).await?;
         let admin_token = if settings.demo {
             bootstrap::ensure_demo(&settings, &store, &tokens).await?

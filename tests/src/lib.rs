@@ -3,8 +3,10 @@
 //! through the gateway's own types.
 
 pub mod call;
+pub mod faults;
 pub mod http;
 pub mod node;
+pub mod steady;
 pub mod ws;
 
 /// How long a test waits for something that should happen promptly.

@@ -33,6 +33,18 @@ pub struct TestNode {
 }
 
 impl TestNode {
+    /// A fresh node on the Postgres store, in a schema of its own at `url`'s database.
+    pub async fn start_postgres(
+        schema: &vitrine_persistence::postgres::testing::TestSchema,
+        toml: &str,
+    ) -> Self {
+        Self::start_with(&format!(
+            "[postgres]\nurl = {:?}\nschema = {:?}\npool_size = 6\nthreads = 1\n{toml}",
+            schema.url, schema.name
+        ))
+        .await
+    }
+
     /// A fresh node with default settings and its own data directory.
     pub async fn start() -> Self {
         Self::start_with("").await
@@ -49,6 +61,9 @@ impl TestNode {
 
     /// A node on an existing data directory.
     pub async fn start_in(data_dir: &Path, toml: &str) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            vitrine_gateway::telemetry::init();
+        }
         let figment: Figment = Settings::defaults()
             .merge(Toml::string(&format!(
                 "listen = \"127.0.0.1:0\"\nhttp_workers = 2\nsession_threads = 2\n\
@@ -119,7 +134,11 @@ fn free_port() -> u16 {
 impl ServerProcess {
     /// Starts `vitrine` on `data_dir` with extra environment, and waits until it is ready.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), data_dir, env).await
+    }
+
+    /// Like [`start`](Self::start) on a given port (to restart a node where it was).
+    pub async fn start_on(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(vitrine_bin());
         // The server reads every VITRINE_* variable as a setting: pass on only ours.
         for (key, _) in std::env::vars_os() {
@@ -178,6 +197,16 @@ impl ServerProcess {
     /// The admin token.
     pub fn admin(&self) -> &'static str {
         ADMIN_TOKEN
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.api
+            .base()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the base URL")
     }
 }
 

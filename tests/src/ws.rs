@@ -91,6 +91,12 @@ impl WsClient {
         Self::wrap(ws)
     }
 
+    /// Connects, or `None` when the node refuses the connection.
+    pub async fn try_connect(api: &Api) -> Option<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async(api.ws_url()).await.ok()?;
+        Some(Self::wrap(ws))
+    }
+
     /// Connects with a tiny receive buffer, like a phone on a stalled network.
     pub async fn connect_with_receive_buffer(api: &Api, bytes: usize) -> Self {
         let url = api.ws_url();

@@ -168,9 +168,17 @@ impl From<CommerceError> for CommandError {
             CommerceError::Unavailable(_) => ErrorCode::Unavailable,
             CommerceError::Internal(_) => ErrorCode::Internal,
         };
+        // Failures of ours are logged here, where they become a reply; the client only
+        // learns that it may retry.
         let message = match code {
-            ErrorCode::Internal => "internal error".to_owned(),
-            ErrorCode::Unavailable => "commerce is unavailable; try again".to_owned(),
+            ErrorCode::Internal => {
+                tracing::error!(error = %e, "commerce call failed");
+                "internal error".to_owned()
+            }
+            ErrorCode::Unavailable => {
+                tracing::warn!(error = %e, "commerce unavailable");
+                "commerce is unavailable; try again".to_owned()
+            }
             _ => e.to_string(),
         };
         Self { code, message }

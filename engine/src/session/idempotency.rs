@@ -11,7 +11,11 @@ use super::commands::CommandReply;
 
 type Key = (ParticipantId, String);
 
-/// The newest replies of one session, bounded by count and age.
+/// Most replies one session remembers, whatever their age.
+pub(crate) const HARD_CAP_FACTOR: usize = 16;
+
+/// The replies of one session: at least the newest `capacity`, and every one younger than
+/// `ttl`, up to a hard cap that bounds memory.
 pub(crate) struct ReplyCache {
     capacity: usize,
     ttl: chrono::Duration,
@@ -29,10 +33,14 @@ impl ReplyCache {
         }
     }
 
-    /// The remembered reply to `key`, if it is not too old.
+    /// The remembered reply to `key`.
     pub(crate) fn get(&self, key: &Key) -> Option<CommandReply> {
-        let (reply, at) = self.replies.get(key)?;
-        (Utc::now() - *at <= self.ttl).then(|| reply.clone())
+        self.replies.get(key).map(|(reply, _)| reply.clone())
+    }
+
+    /// Most replies kept at once.
+    pub(crate) fn hard_cap(&self) -> usize {
+        self.capacity * HARD_CAP_FACTOR
     }
 
     pub(crate) fn insert(&mut self, key: Key, reply: CommandReply) {
@@ -43,7 +51,19 @@ impl ReplyCache {
         if self.replies.insert(key.clone(), (reply, at)).is_none() {
             self.order.push_back(key);
         }
+        // Past the count bound, the oldest go once they are also past the age bound.
+        let now = Utc::now();
         while self.order.len() > self.capacity {
+            let Some(oldest) = self.order.front() else {
+                break;
+            };
+            let expired = self
+                .replies
+                .get(oldest)
+                .is_none_or(|(_, at)| now - *at > self.ttl);
+            if !expired && self.order.len() <= self.hard_cap() {
+                break;
+            }
             if let Some(old) = self.order.pop_front() {
                 self.replies.remove(&old);
             }
@@ -70,24 +90,46 @@ mod tests {
         (ParticipantId::new("par_1"), format!("c-{n}"))
     }
 
-    #[test]
-    fn the_oldest_replies_go_first_past_capacity() {
-        let mut cache = ReplyCache::new(2, Duration::from_secs(60));
-        for n in 0..3 {
-            cache.insert(
-                key(n),
-                CommandReply::ok(Some(n as u64), serde_json::json!({})),
-            );
-        }
-        assert!(cache.get(&key(0)).is_none());
-        assert_eq!(cache.get(&key(2)).unwrap().seq, Some(2));
+    fn reply(n: usize) -> CommandReply {
+        CommandReply::ok(Some(n as u64), serde_json::json!({}))
     }
 
     #[test]
-    fn replies_older_than_the_ttl_are_forgotten() {
+    fn recent_replies_stay_past_the_count_bound() {
+        let mut cache = ReplyCache::new(2, Duration::from_secs(60));
+        for n in 0..5 {
+            cache.insert(key(n), reply(n));
+        }
+        assert_eq!(cache.get(&key(0)).unwrap().seq, Some(0));
+    }
+
+    #[test]
+    fn old_replies_stay_within_the_count_bound() {
         let mut cache = ReplyCache::new(10, Duration::from_secs(60));
-        let old = Utc::now() - chrono::Duration::minutes(5);
-        cache.insert_at(key(1), CommandReply::ok(None, serde_json::json!({})), old);
-        assert!(cache.get(&key(1)).is_none());
+        let old = Utc::now() - chrono::Duration::hours(48);
+        cache.insert_at(key(1), reply(1), old);
+        assert_eq!(cache.get(&key(1)).unwrap().seq, Some(1));
+    }
+
+    #[test]
+    fn replies_past_both_bounds_are_forgotten_oldest_first() {
+        let mut cache = ReplyCache::new(2, Duration::from_secs(60));
+        let old = Utc::now() - chrono::Duration::hours(48);
+        cache.insert_at(key(0), reply(0), old);
+        cache.insert_at(key(1), reply(1), old);
+        cache.insert(key(2), reply(2));
+        assert!(cache.get(&key(0)).is_none());
+        assert!(cache.get(&key(1)).is_some());
+    }
+
+    #[test]
+    fn the_hard_cap_bounds_memory_whatever_the_age() {
+        let mut cache = ReplyCache::new(2, Duration::from_secs(3600));
+        for n in 0..100 {
+            cache.insert(key(n), reply(n));
+        }
+        assert_eq!(cache.replies.len(), cache.hard_cap());
+        assert!(cache.get(&key(0)).is_none());
+        assert!(cache.get(&key(99)).is_some());
     }
 }

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use chrono::DateTime;
 use serde::Deserialize;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -246,9 +247,22 @@ impl LiveSession {
                     AppendError::NoSession => LoadError::NotFound,
                     other => LoadError::Corrupt(other.to_string()),
                 })?;
-            let records = store
-                .recent_commands(&key.tenant, &key.session, remember, since)
+            // The newest `remember` whatever their age, or every one of the last day if
+            // that is more.
+            let mut records = store
+                .recent_commands(&key.tenant, &key.session, remember, DateTime::UNIX_EPOCH)
                 .await?;
+            let recent = store
+                .recent_commands(
+                    &key.tenant,
+                    &key.session,
+                    remember * idempotency::HARD_CAP_FACTOR as u32,
+                    since,
+                )
+                .await?;
+            if recent.len() > records.len() {
+                records = recent;
+            }
             Ok::<_, LoadError>((state, epoch, records))
         }
         .instrument(self.span.clone());
@@ -320,7 +334,7 @@ impl LiveSession {
         );
         match plan {
             Plan::Reply(reply) => {
-                self.replies.insert(key, reply.clone());
+                self.remember(key, &reply);
                 let _ = tx.send(reply);
             }
             Plan::Events(bodies, data) => {
@@ -344,7 +358,7 @@ impl LiveSession {
                         Err(error) => {
                             let reply = CommandReply::failed(error);
                             act.settle(&key, &reply);
-                            act.replies.insert(key, reply.clone());
+                            act.remember(key, &reply);
                             let _ = tx.send(reply);
                             act.busy = false;
                             act.pump(ctx);
@@ -546,7 +560,7 @@ impl LiveSession {
             Completion::Reply { key, reply, tx } => {
                 if let Some(key) = key {
                     self.settle(&key, &reply);
-                    self.replies.insert(key, reply.clone());
+                    self.remember(key, &reply);
                 }
                 let _ = tx.send(reply);
             }
@@ -581,6 +595,18 @@ impl LiveSession {
                 let _ = tx.send(Err(JoinError::Unavailable));
             }
             Completion::Nothing => {}
+        }
+    }
+
+    /// Remembers a reply for retries of the same command, unless the command failed for a
+    /// passing reason (a dependency down, a fault of ours): then a retry runs it again.
+    fn remember(&mut self, key: (ParticipantId, String), reply: &CommandReply) {
+        let transient = reply
+            .error
+            .as_ref()
+            .is_some_and(|e| matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal));
+        if !transient {
+            self.replies.insert(key, reply.clone());
         }
     }
 
@@ -895,6 +921,14 @@ impl Actor for LiveSession {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.directory.remove(&self.key, self.activation);
+        // Connections still attached (the actor was fenced, or lost its session) must not
+        // stay open to a session that no longer answers: they reconnect and resume.
+        for conn in self.conns.values() {
+            conn.outbound.offer(OutFrame::Close {
+                code: close_code::TRY_AGAIN,
+                reason: "the session moved; reconnect",
+            });
+        }
         tracing::info!(parent: &self.span, "session stopped");
     }
 }

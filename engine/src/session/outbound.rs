@@ -19,12 +19,21 @@ pub enum OutFrame {
     Text(Arc<str>),
     /// Read these events from the store and send them before anything queued after.
     Replay(Box<ReplayRequest>),
+    /// Close the connection with this code once the frames before it are sent.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Short reason for the client.
+        reason: &'static str,
+    },
 }
 
 /// Close codes the session asks connections to close with.
 pub mod close_code {
     /// Too slow to read, or too many frames.
     pub const TOO_SLOW: u16 = 4429;
+    /// The session cannot be served here now; reconnect (possibly elsewhere).
+    pub const TRY_AGAIN: u16 = 1013;
 }
 
 /// The sending side of a connection's queue.

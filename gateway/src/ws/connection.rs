@@ -140,6 +140,17 @@ impl WsConnection {
 
         let frame = match protocol::parse(text) {
             Ok(frame) => frame,
+            Err(BadFrame::Reply { code, message, .. })
+                if matches!(self.phase, Phase::AwaitingHello) =>
+            {
+                self.close(
+                    ctx,
+                    Some(error_frame(code, message)),
+                    close::UNAUTHORIZED,
+                    "expected hello",
+                );
+                return;
+            }
             Err(BadFrame::Reply { id, code, message }) => {
                 self.send(reply_frame(
                     &id,

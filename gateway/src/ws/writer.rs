@@ -85,6 +85,10 @@ pub(crate) async fn run(
                         }
                     }
                 },
+                Next::Frame(OutFrame::Close { code, reason: why }) => {
+                    let _ = session.close(Some(reason(code, why))).await;
+                    return code;
+                }
                 Next::Overflowed => {
                     let _ = session
                         .close(Some(reason(close::TOO_SLOW, "too slow to read; resume")))

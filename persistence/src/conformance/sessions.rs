@@ -60,8 +60,8 @@ pub(crate) async fn creating_a_session_stores_its_first_event_as_seq_1(store: Ar
         .expect("read events");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].seq, 1);
-    assert_eq!(events[0].kind, new.first_event.kind);
-    assert_eq!(events[0].data, new.first_event.data);
+    assert_eq!(events[0].kind, new.events[0].kind);
+    assert_eq!(events[0].data, new.events[0].data);
     let stored = store
         .customer(&tenant, &buyer.id)
         .await
@@ -78,7 +78,7 @@ pub(crate) async fn creating_a_session_twice_is_already_exists(store: Arc<dyn St
         .await
         .expect("create the session");
     let mut again = session_for(&tenant, "ses_1");
-    again.first_event = event("session.scheduled", 99);
+    again.events = vec![event("session.scheduled", 99)];
 
     // Act
     let err = store

@@ -85,7 +85,7 @@ pub(crate) fn session_at(
         customer,
         customer_participant_id: ParticipantId::new(format!("par_{id}")),
         created_at,
-        first_event: event("session.requested", 0),
+        events: vec![event("session.requested", 0)],
     }
 }
 

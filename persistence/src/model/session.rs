@@ -50,8 +50,10 @@ pub struct NewSession {
     pub customer_participant_id: ParticipantId,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// The first event (seq 1).
-    pub first_event: NewEvent,
+    /// The session's first events (seq 1, 2, …); the first is `session.requested`. A session
+    /// created already matched or scheduled says so in the events after it, stored in the
+    /// same transaction.
+    pub events: Vec<NewEvent>,
 }
 
 /// An event to append.

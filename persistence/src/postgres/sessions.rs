@@ -55,10 +55,15 @@ pub(crate) async fn create_session(pool: Pool, new: NewSession) -> Result<Sessio
     )
     .await
     .map_err(pg_error)?;
+    if new.events.is_empty() {
+        return Err(StoreError::Internal(
+            "a new session needs its first event".into(),
+        ));
+    }
     tx.execute(
         "INSERT INTO sessions (tenant_id, session_id, status, shopper_id, customer_id,
                                customer_participant_id, seq, owner_epoch, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $8, 0, $7)",
         &[
             &tenant,
             &new.id.as_str(),
@@ -67,25 +72,29 @@ pub(crate) async fn create_session(pool: Pool, new: NewSession) -> Result<Sessio
             &c.id.as_str(),
             &new.customer_participant_id.as_str(),
             &new.created_at,
+            &(new.events.len() as i64),
         ],
     )
     .await
     .map_err(|e| unique_or(e, format!("session {}", new.id)))?;
-    let e = &new.first_event;
-    tx.execute(
-        "INSERT INTO session_events (tenant_id, session_id, seq, kind, at, by_participant, data)
-         VALUES ($1, $2, 1, $3, $4, $5, $6)",
-        &[
-            &tenant,
-            &new.id.as_str(),
-            &e.kind,
-            &e.at,
-            &e.by.as_ref().map(ParticipantId::as_str),
-            &e.data,
-        ],
-    )
-    .await
-    .map_err(pg_error)?;
+    for (i, e) in new.events.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO session_events (tenant_id, session_id, seq, kind, at, by_participant,
+                                         data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &tenant,
+                &new.id.as_str(),
+                &(i as i64 + 1),
+                &e.kind,
+                &e.at,
+                &e.by.as_ref().map(ParticipantId::as_str),
+                &e.data,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    }
     let row = tx
         .query_one(
             &format!(

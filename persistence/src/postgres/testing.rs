@@ -39,9 +39,14 @@ pub struct TestSchema {
 }
 
 impl TestSchema {
-    /// Creates the test database if needed and picks a fresh schema name.
+    /// Creates the test database on the tests' server if needed and picks a fresh schema.
     pub async fn new() -> Self {
-        let server = server_url();
+        Self::at(&server_url()).await
+    }
+
+    /// Like [`new`](Self::new) on the server at `server` (any database URL of it).
+    pub async fn at(server: &str) -> Self {
+        let server = server.to_owned();
         ensure_database(&server).await;
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         Self {

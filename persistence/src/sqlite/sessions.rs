@@ -56,10 +56,15 @@ pub(crate) fn create_session(
         ],
     )
     .map_err(sql_error)?;
+    if new.events.is_empty() {
+        return Err(StoreError::Internal(
+            "a new session needs its first event".into(),
+        ));
+    }
     tx.execute(
         "INSERT INTO sessions (tenant_id, session_id, status, shopper_id, customer_id,
                                customer_participant_id, seq, owner_epoch, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, 0, ?7)",
         params![
             tenant,
             new.id.as_str(),
@@ -67,11 +72,14 @@ pub(crate) fn create_session(
             new.shopper_id.as_ref().map(UserId::as_str),
             c.id.as_str(),
             new.customer_participant_id.as_str(),
-            created
+            created,
+            new.events.len() as i64
         ],
     )
     .map_err(|e| unique_or(e, format!("session {}", new.id)))?;
-    insert_event(&tx, tenant, new.id.as_str(), 1, &new.first_event)?;
+    for (i, event) in new.events.iter().enumerate() {
+        insert_event(&tx, tenant, new.id.as_str(), i as u64 + 1, event)?;
+    }
     let row = tx
         .query_row(
             &format!(

@@ -8,8 +8,18 @@ use vitrine_tests::ws::WsClient;
 /// afterwards is exactly what the sockets saw.
 #[actix_web::test]
 async fn a_whole_session_over_websockets_matches_the_api_afterwards() {
+    whole_session(&TestNode::start().await).await;
+}
+
+/// The same call on the Postgres store.
+#[actix_web::test]
+async fn a_whole_session_on_postgres_matches_the_api_afterwards() {
+    let schema = vitrine_persistence::postgres::testing::TestSchema::new().await;
+    whole_session(&TestNode::start_postgres(&schema, "").await).await;
+}
+
+async fn whole_session(node: &TestNode) {
     // Arrange: a shopper with a token from the API, a session with a customer token.
-    let node = TestNode::start().await;
     let api = &node.api;
     let (_, shopper_token) = api.shopper(node.admin(), "Marta Ruiz", &["watches"]).await;
     let (session_id, customer_token) = api.widget_session("pk_demo", "Zoë Ångström").await;

@@ -6,3 +6,4 @@ mod crash;
 mod flow;
 mod guarantees;
 mod http_api;
+mod postgres_faults;
