@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_postgres::types::ToSql;
 
 use super::{pg_error, pool_error, to_i64, to_u64};
 use crate::error::{AppendError, StoreError};
@@ -195,89 +196,83 @@ async fn write_group(
         results.push(Ok(()));
     }
 
-    if !events.tenant.is_empty() {
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO session_events (tenant_id, session_id, seq, kind, at, by_participant,
-                                             data)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],
-                                      $5::timestamptz[], $6::text[], $7::jsonb[])",
-            )
-            .await
-            .map_err(pg_error)?;
-        tx.execute(
-            &st,
-            &[
-                &events.tenant,
-                &events.session,
-                &events.seq,
-                &events.kind,
-                &events.at,
-                &events.by,
-                &events.data,
-            ],
+    // The writes go out together, pipelined on the connection: one round trip for all.
+    let insert_events = tx
+        .prepare_cached(
+            "INSERT INTO session_events (tenant_id, session_id, seq, kind, at, by_participant,
+                                         data)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],
+                                  $5::timestamptz[], $6::text[], $7::jsonb[])",
         )
         .await
         .map_err(pg_error)?;
+    let update_sessions = tx
+        .prepare_cached(
+            "UPDATE sessions s SET seq = u.seq, owner_epoch = greatest(s.owner_epoch, u.epoch),
+                 status = coalesce(u.status, s.status),
+                 shopper_id = coalesce(u.shopper_id, s.shopper_id),
+                 started_at = coalesce(u.started_at, s.started_at),
+                 ended_at = coalesce(u.ended_at, s.ended_at)
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+                         $6::text[], $7::timestamptz[], $8::timestamptz[])
+                  AS u(tenant_id, session_id, seq, epoch, status, shopper_id, started_at,
+                       ended_at)
+             WHERE s.tenant_id = u.tenant_id AND s.session_id = u.session_id",
+        )
+        .await
+        .map_err(pg_error)?;
+    let insert_commands = tx
+        .prepare_cached(
+            "INSERT INTO command_results (tenant_id, session_id, participant_id, command_id,
+                                          reply, at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                  $5::jsonb[], $6::timestamptz[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await
+        .map_err(pg_error)?;
+    updates.dedupe();
+
+    let event_params: [&(dyn ToSql + Sync); 7] = [
+        &events.tenant,
+        &events.session,
+        &events.seq,
+        &events.kind,
+        &events.at,
+        &events.by,
+        &events.data,
+    ];
+    let update_params: [&(dyn ToSql + Sync); 8] = [
+        &updates.tenant,
+        &updates.session,
+        &updates.seq,
+        &updates.epoch,
+        &updates.status,
+        &updates.shopper,
+        &updates.started,
+        &updates.ended,
+    ];
+    let command_params: [&(dyn ToSql + Sync); 6] = [
+        &commands.tenant,
+        &commands.session,
+        &commands.participant,
+        &commands.command,
+        &commands.reply,
+        &commands.at,
+    ];
+    let mut writes = Vec::with_capacity(3);
+    if !events.tenant.is_empty() {
+        writes.push(tx.execute(&insert_events, &event_params));
     }
     if !updates.tenant.is_empty() {
-        let st = tx
-            .prepare_cached(
-                "UPDATE sessions s SET seq = u.seq, owner_epoch = greatest(s.owner_epoch, u.epoch),
-                     status = coalesce(u.status, s.status),
-                     shopper_id = coalesce(u.shopper_id, s.shopper_id),
-                     started_at = coalesce(u.started_at, s.started_at),
-                     ended_at = coalesce(u.ended_at, s.ended_at)
-                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-                             $6::text[], $7::timestamptz[], $8::timestamptz[])
-                      AS u(tenant_id, session_id, seq, epoch, status, shopper_id, started_at,
-                           ended_at)
-                 WHERE s.tenant_id = u.tenant_id AND s.session_id = u.session_id",
-            )
-            .await
-            .map_err(pg_error)?;
-        updates.dedupe();
-        tx.execute(
-            &st,
-            &[
-                &updates.tenant,
-                &updates.session,
-                &updates.seq,
-                &updates.epoch,
-                &updates.status,
-                &updates.shopper,
-                &updates.started,
-                &updates.ended,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
+        writes.push(tx.execute(&update_sessions, &update_params));
     }
     if !commands.tenant.is_empty() {
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO command_results (tenant_id, session_id, participant_id, command_id,
-                                              reply, at)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                      $5::jsonb[], $6::timestamptz[])
-                 ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(pg_error)?;
-        tx.execute(
-            &st,
-            &[
-                &commands.tenant,
-                &commands.session,
-                &commands.participant,
-                &commands.command,
-                &commands.reply,
-                &commands.at,
-            ],
-        )
+        writes.push(tx.execute(&insert_commands, &command_params));
+    }
+    futures_util::future::try_join_all(writes)
         .await
         .map_err(pg_error)?;
-    }
     tx.commit().await.map_err(pg_error)?;
     Ok(results)
 }
