@@ -11,6 +11,7 @@
 //! `BENCH_WINDOWS` (commit windows to try, default `0`), `BENCH_MAX_BATCH` (default 512).
 
 #![allow(missing_docs)]
+#![allow(clippy::print_stdout)] // The report is printed for the person running the bench.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
