@@ -12,6 +12,8 @@ mod committer;
 mod identity;
 mod sessions;
 pub mod testing;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::Arc;
