@@ -1,12 +1,12 @@
 //! Group commit for Postgres: appends queued by many session actors are written in one
 //! transaction with one statement per table, whatever the number of sessions in it.
 //!
-//! The session rows are locked first (`FOR UPDATE`), each append is checked against its
-//! row (seq and fencing epoch) in memory, and only the appends that pass are written, so
+//! The whole group is one call of the `vitrine_append` function (see its migration), so
+//! it costs one round trip and one commit: the function locks the session rows, checks each
+//! append against its row (seq and fencing epoch) and writes only the appends that pass, so
 //! a rejected append never costs the others their commit. The actor acks only after the
-//! commit returns.
+//! call returns, that is after the commit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -75,12 +75,6 @@ pub(crate) async fn run(
     tracing::debug!("postgres committer stopped");
 }
 
-/// What one session row looked like when locked.
-struct Row {
-    seq: u64,
-    epoch: u64,
-}
-
 async fn commit_group(pool: &Pool, group: Vec<AppendJob>) {
     match write_group(pool, &group).await {
         Ok(results) => {
@@ -104,271 +98,135 @@ fn clone_error(e: &StoreError) -> StoreError {
     }
 }
 
-/// Writes the appends that pass their checks; returns each append's outcome.
-async fn write_group(
-    pool: &Pool,
-    group: &[AppendJob],
-) -> Result<Vec<Result<(), AppendError>>, StoreError> {
-    let mut client = pool.get().await.map_err(pool_error)?;
-    let tx = client.transaction().await.map_err(pg_error)?;
-
-    // Lock every session row of the group and read its seq and epoch.
-    let mut keys_tenant = Vec::new();
-    let mut keys_session = Vec::new();
-    for job in group {
-        keys_tenant.push(job.batch.tenant_id.as_str().to_owned());
-        keys_session.push(job.batch.session_id.as_str().to_owned());
-    }
-    let lock = tx
-        .prepare_cached(
-            "SELECT s.tenant_id, s.session_id, s.seq, s.owner_epoch
-             FROM sessions s
-             JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, session_id)
-               ON s.tenant_id = k.tenant_id AND s.session_id = k.session_id
-             ORDER BY s.tenant_id, s.session_id
-             FOR UPDATE OF s",
-        )
-        .await
-        .map_err(pg_error)?;
-    let mut rows: HashMap<(String, String), Row> = HashMap::new();
-    for r in tx
-        .query(&lock, &[&keys_tenant, &keys_session])
-        .await
-        .map_err(pg_error)?
-    {
-        rows.insert(
-            (r.get(0), r.get(1)),
-            Row {
-                seq: to_u64(r.get(2)),
-                epoch: to_u64(r.get(3)),
-            },
-        );
-    }
-
-    // Check each append in order; appends of one session later in the group follow the
-    // earlier ones.
-    let mut results = Vec::with_capacity(group.len());
-    let mut events = EventColumns::default();
-    let mut updates = UpdateColumns::default();
-    let mut commands = CommandColumns::default();
-    for job in group {
-        let b = &job.batch;
-        let key = (
-            b.tenant_id.as_str().to_owned(),
-            b.session_id.as_str().to_owned(),
-        );
-        let Some(row) = rows.get_mut(&key) else {
-            results.push(Err(AppendError::NoSession));
-            continue;
-        };
-        if b.epoch < row.epoch {
-            results.push(Err(AppendError::Fenced {
-                stored: row.epoch,
-                attempted: b.epoch,
-            }));
-            continue;
-        }
-        if b.expected_seq != row.seq {
-            results.push(Err(AppendError::SeqConflict {
-                expected: b.expected_seq,
-                stored: row.seq,
-            }));
-            continue;
-        }
-        let mut seq = b.expected_seq;
-        for e in &b.events {
-            seq += 1;
-            events.push(&key, seq, e);
-        }
-        row.seq = seq;
-        row.epoch = row.epoch.max(b.epoch);
-        updates.push(&key, row, b);
-        for c in &b.commands {
-            commands.tenant.push(key.0.clone());
-            commands.session.push(key.1.clone());
-            commands
-                .participant
-                .push(c.participant_id.as_str().to_owned());
-            commands.command.push(c.command_id.clone());
-            commands.reply.push(c.reply.clone());
-            commands.at.push(c.at);
-        }
-        results.push(Ok(()));
-    }
-
-    // The writes go out together, pipelined on the connection: one round trip for all.
-    let insert_events = tx
-        .prepare_cached(
-            "INSERT INTO session_events (tenant_id, session_id, seq, kind, at, by_participant,
-                                         data)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],
-                                  $5::timestamptz[], $6::text[], $7::jsonb[])",
-        )
-        .await
-        .map_err(pg_error)?;
-    let update_sessions = tx
-        .prepare_cached(
-            "UPDATE sessions s SET seq = u.seq, owner_epoch = greatest(s.owner_epoch, u.epoch),
-                 status = coalesce(u.status, s.status),
-                 shopper_id = coalesce(u.shopper_id, s.shopper_id),
-                 started_at = coalesce(u.started_at, s.started_at),
-                 ended_at = coalesce(u.ended_at, s.ended_at)
-             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-                         $6::text[], $7::timestamptz[], $8::timestamptz[])
-                  AS u(tenant_id, session_id, seq, epoch, status, shopper_id, started_at,
-                       ended_at)
-             WHERE s.tenant_id = u.tenant_id AND s.session_id = u.session_id",
-        )
-        .await
-        .map_err(pg_error)?;
-    let insert_commands = tx
-        .prepare_cached(
-            "INSERT INTO command_results (tenant_id, session_id, participant_id, command_id,
-                                          reply, at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                  $5::jsonb[], $6::timestamptz[])
-             ON CONFLICT DO NOTHING",
-        )
-        .await
-        .map_err(pg_error)?;
-    updates.dedupe();
-
-    let event_params: [&(dyn ToSql + Sync); 7] = [
-        &events.tenant,
-        &events.session,
-        &events.seq,
-        &events.kind,
-        &events.at,
-        &events.by,
-        &events.data,
-    ];
-    let update_params: [&(dyn ToSql + Sync); 8] = [
-        &updates.tenant,
-        &updates.session,
-        &updates.seq,
-        &updates.epoch,
-        &updates.status,
-        &updates.shopper,
-        &updates.started,
-        &updates.ended,
-    ];
-    let command_params: [&(dyn ToSql + Sync); 6] = [
-        &commands.tenant,
-        &commands.session,
-        &commands.participant,
-        &commands.command,
-        &commands.reply,
-        &commands.at,
-    ];
-    let mut writes = Vec::with_capacity(3);
-    if !events.tenant.is_empty() {
-        writes.push(tx.execute(&insert_events, &event_params));
-    }
-    if !updates.tenant.is_empty() {
-        writes.push(tx.execute(&update_sessions, &update_params));
-    }
-    if !commands.tenant.is_empty() {
-        writes.push(tx.execute(&insert_commands, &command_params));
-    }
-    futures_util::future::try_join_all(writes)
-        .await
-        .map_err(pg_error)?;
-    tx.commit().await.map_err(pg_error)?;
-    Ok(results)
-}
-
+/// The group as the columns `vitrine_append` takes (see its migration).
 #[derive(Default)]
-struct EventColumns {
+struct Columns {
     tenant: Vec<String>,
     session: Vec<String>,
-    seq: Vec<i64>,
-    kind: Vec<String>,
-    at: Vec<DateTime<Utc>>,
-    by: Vec<Option<String>>,
-    data: Vec<Value>,
-}
-
-impl EventColumns {
-    fn push(&mut self, key: &(String, String), seq: u64, e: &crate::model::NewEvent) {
-        self.tenant.push(key.0.clone());
-        self.session.push(key.1.clone());
-        self.seq.push(to_i64(seq));
-        self.kind.push(e.kind.clone());
-        self.at.push(e.at);
-        self.by.push(e.by.as_ref().map(|p| p.as_str().to_owned()));
-        self.data.push(e.data.clone());
-    }
-}
-
-#[derive(Default)]
-struct UpdateColumns {
-    tenant: Vec<String>,
-    session: Vec<String>,
-    seq: Vec<i64>,
+    expected: Vec<i64>,
     epoch: Vec<i64>,
+    count: Vec<i32>,
     status: Vec<Option<String>>,
     shopper: Vec<Option<String>>,
     started: Vec<Option<DateTime<Utc>>>,
     ended: Vec<Option<DateTime<Utc>>>,
+    event_batch: Vec<i32>,
+    event_position: Vec<i32>,
+    event_kind: Vec<String>,
+    event_at: Vec<DateTime<Utc>>,
+    event_by: Vec<Option<String>>,
+    event_data: Vec<Value>,
+    command_batch: Vec<i32>,
+    command_participant: Vec<String>,
+    command_id: Vec<String>,
+    command_reply: Vec<Value>,
+    command_at: Vec<DateTime<Utc>>,
 }
 
-impl UpdateColumns {
-    fn push(&mut self, key: &(String, String), row: &Row, b: &AppendBatch) {
-        self.tenant.push(key.0.clone());
-        self.session.push(key.1.clone());
-        self.seq.push(to_i64(row.seq));
-        self.epoch.push(to_i64(row.epoch));
-        self.status.push(b.patch.status.clone());
-        self.shopper
-            .push(b.patch.shopper_id.as_ref().map(|s| s.as_str().to_owned()));
-        self.started.push(b.patch.started_at);
-        self.ended.push(b.patch.ended_at);
-    }
+fn small(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
-    /// One row per session: an `UPDATE … FROM` changes each target row once, so later
-    /// appends of a session fold into its last entry.
-    fn dedupe(&mut self) {
-        let mut last: HashMap<(String, String), usize> = HashMap::new();
-        for i in 0..self.tenant.len() {
-            let key = (self.tenant[i].clone(), self.session[i].clone());
-            if let Some(&prev) = last.get(&key) {
-                // Keep the newest values, but never lose a change an earlier append made.
-                self.status[i] = self.status[i].take().or(self.status[prev].take());
-                self.shopper[i] = self.shopper[i].take().or(self.shopper[prev].take());
-                self.started[i] = self.started[i].or(self.started[prev]);
-                self.ended[i] = self.ended[i].or(self.ended[prev]);
+impl Columns {
+    fn of(group: &[AppendJob]) -> Self {
+        let mut c = Columns::default();
+        for (i, job) in group.iter().enumerate() {
+            let b = &job.batch;
+            let batch = small(i + 1);
+            c.tenant.push(b.tenant_id.as_str().to_owned());
+            c.session.push(b.session_id.as_str().to_owned());
+            c.expected.push(to_i64(b.expected_seq));
+            c.epoch.push(to_i64(b.epoch));
+            c.count.push(small(b.events.len()));
+            c.status.push(b.patch.status.clone());
+            c.shopper
+                .push(b.patch.shopper_id.as_ref().map(|s| s.as_str().to_owned()));
+            c.started.push(b.patch.started_at);
+            c.ended.push(b.patch.ended_at);
+            for (p, e) in b.events.iter().enumerate() {
+                c.event_batch.push(batch);
+                c.event_position.push(small(p + 1));
+                c.event_kind.push(e.kind.clone());
+                c.event_at.push(e.at);
+                c.event_by
+                    .push(e.by.as_ref().map(|p| p.as_str().to_owned()));
+                c.event_data.push(e.data.clone());
             }
-            last.insert(key, i);
+            for r in &b.commands {
+                c.command_batch.push(batch);
+                c.command_participant
+                    .push(r.participant_id.as_str().to_owned());
+                c.command_id.push(r.command_id.clone());
+                c.command_reply.push(r.reply.clone());
+                c.command_at.push(r.at);
+            }
         }
-        let keep: Vec<bool> = (0..self.tenant.len())
-            .map(|i| last.get(&(self.tenant[i].clone(), self.session[i].clone())) == Some(&i))
-            .collect();
-        retain(&mut self.tenant, &keep);
-        retain(&mut self.session, &keep);
-        retain(&mut self.seq, &keep);
-        retain(&mut self.epoch, &keep);
-        retain(&mut self.status, &keep);
-        retain(&mut self.shopper, &keep);
-        retain(&mut self.started, &keep);
-        retain(&mut self.ended, &keep);
+        c
     }
 }
 
-fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
-    let mut i = 0;
-    v.retain(|_| {
-        let k = keep[i];
-        i += 1;
-        k
-    });
-}
-
-#[derive(Default)]
-struct CommandColumns {
-    tenant: Vec<String>,
-    session: Vec<String>,
-    participant: Vec<String>,
-    command: Vec<String>,
-    reply: Vec<Value>,
-    at: Vec<DateTime<Utc>>,
+/// Writes the group in one statement (and so one commit); returns each append's outcome.
+async fn write_group(
+    pool: &Pool,
+    group: &[AppendJob],
+) -> Result<Vec<Result<(), AppendError>>, StoreError> {
+    let c = Columns::of(group);
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(
+            "SELECT outcome, stored_seq, stored_epoch FROM vitrine_append(
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19, $20)",
+        )
+        .await
+        .map_err(pg_error)?;
+    let params: [&(dyn ToSql + Sync); 20] = [
+        &c.tenant,
+        &c.session,
+        &c.expected,
+        &c.epoch,
+        &c.count,
+        &c.status,
+        &c.shopper,
+        &c.started,
+        &c.ended,
+        &c.event_batch,
+        &c.event_position,
+        &c.event_kind,
+        &c.event_at,
+        &c.event_by,
+        &c.event_data,
+        &c.command_batch,
+        &c.command_participant,
+        &c.command_id,
+        &c.command_reply,
+        &c.command_at,
+    ];
+    let rows = client.query(&statement, &params).await.map_err(pg_error)?;
+    if rows.len() != group.len() {
+        return Err(StoreError::Internal(format!(
+            "vitrine_append answered {} outcomes for {} appends",
+            rows.len(),
+            group.len()
+        )));
+    }
+    Ok(group
+        .iter()
+        .zip(rows)
+        .map(|(job, row)| {
+            let (outcome, seq, epoch): (i16, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            match outcome {
+                0 => Ok(()),
+                1 => Err(AppendError::SeqConflict {
+                    expected: job.batch.expected_seq,
+                    stored: to_u64(seq),
+                }),
+                2 => Err(AppendError::Fenced {
+                    stored: to_u64(epoch),
+                    attempted: job.batch.epoch,
+                }),
+                _ => Err(AppendError::NoSession),
+            }
+        })
+        .collect())
 }
