@@ -5,6 +5,9 @@ pub mod catalog;
 pub mod health;
 pub mod sessions;
 pub mod shoppers;
+// `web` names actix-web's module in this file, so the app's files are `web_app` here.
+#[path = "web.rs"]
+pub mod web_app;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -41,6 +44,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(health::readyz))
     .route("/", web::get().to(assets::index))
     .route("/demo/images/{name}", web::get().to(assets::demo_image))
+    .route("/s/{session_id}", web::get().to(web_app::page))
+    .route("/widget", web::get().to(web_app::page))
+    .route("/console", web::get().to(web_app::page))
+    .route("/admin", web::get().to(web_app::page))
+    .route("/embed.js", web::get().to(web_app::embed_script))
+    .route("/assets/{file:.*}", web::get().to(web_app::asset))
     .service(
         web::scope("/v1")
             .route("/ws", web::get().to(ws::connect))

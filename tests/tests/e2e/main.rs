@@ -7,3 +7,4 @@ mod flow;
 mod guarantees;
 mod http_api;
 mod postgres_faults;
+mod web;

@@ -1,0 +1,84 @@
+// The browser app end to end, in Debian's Chromium with a fake camera and microphone:
+// a whole call in every language and on a phone, a reload mid-call, the embed snippet on
+// another site, and the admin pages.
+
+import { after, before, test } from 'node:test';
+import { launchBrowser, MOBILE, createShopper, openPage, assertNoErrors, startServer } from './harness.mjs';
+import { wholeCall } from './flows.mjs';
+import { reloadMidCall } from './reload.mjs';
+import { embedOnAnotherSite } from './embed.mjs';
+import { adminPages } from './admin.mjs';
+import { reconnectAfterCrash } from './reconnect.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function callIn(lang, options, folder) {
+  const shopperInfo = await createShopper(server.base, `Marta ${lang}`);
+  const shopper = await openPage(browser);
+  const customer = await openPage(browser, { ...options, ...(lang === 'es' ? { locale: 'es-ES' } : {}) });
+  try {
+    const { media } = await wholeCall({
+      base: server.base,
+      shopper,
+      customer,
+      shopperToken: shopperInfo.token,
+      lang,
+      mobile: Boolean(options.isMobile),
+      folder,
+      customerName: `Zoë Ångström (${lang})`,
+    });
+    assertNoErrors(shopper, 'the console');
+    assertNoErrors(customer, 'the customer page');
+    return media;
+  } finally {
+    await shopper.context().close();
+    await customer.context().close();
+  }
+}
+
+test('a whole call in English on a desktop', async (t) => {
+  t.diagnostic(await callIn('en', {}, 'en-desktop'));
+});
+
+test('a whole call in Spanish, chosen by the browser', async () => {
+  await callIn('es', {}, 'es-desktop');
+});
+
+test('a whole call in Portuguese, chosen by the link', async () => {
+  await callIn('pt', {}, 'pt-desktop');
+});
+
+test('a whole call in Catalan on a phone', async () => {
+  await callIn('ca', MOBILE, 'ca-mobile');
+});
+
+test('a whole call in English on a phone', async () => {
+  await callIn('en', MOBILE, 'en-mobile');
+});
+
+test('a reload mid-call keeps cards, cart and chat, and a card pushed meanwhile shows once', async () => {
+  await reloadMidCall(server.base, browser);
+});
+
+test('after the node dies and comes back, both pages reconnect and resume by seq', async () => {
+  await reconnectAfterCrash(browser);
+});
+
+test('the embed snippet on a plain page of another site opens the experience', async () => {
+  await embedOnAnotherSite(server.base, browser);
+});
+
+test('the admin lists, filters and opens sessions, and manages shoppers', async () => {
+  await adminPages(server.base, browser);
+});

@@ -1,0 +1,57 @@
+// A Preact hook over SessionSocket: the live session state, this participant, the link's
+// state and a `send` for commands.
+
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { SessionSocket, type LinkState } from '../api/socket';
+import type { Role, SessionState, WireError } from '../api/types';
+import { applyEvent } from './state';
+
+export interface LiveSession {
+  state: SessionState | null;
+  me: { participantId: string; role: Role } | null;
+  link: LinkState;
+  refusal: WireError | null;
+  send(type: string, fields?: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+export function useSession(token: string | null, sessionId: string | null): LiveSession {
+  const [state, setState] = useState<SessionState | null>(null);
+  const [me, setMe] = useState<LiveSession['me']>(null);
+  const [link, setLink] = useState<LinkState>('connecting');
+  const [refusal, setRefusal] = useState<WireError | null>(null);
+  const socket = useRef<SessionSocket | null>(null);
+
+  useEffect(() => {
+    if (!token || !sessionId) return;
+    setState(null);
+    setRefusal(null);
+    const s = new SessionSocket(token, sessionId, {
+      welcome(welcome, resumed) {
+        setMe({ participantId: welcome.participant_id, role: welcome.role });
+        // A resumed link keeps what this page holds; the missed events follow.
+        if (!resumed) setState(welcome.session);
+      },
+      event(event) {
+        setState((current) => (current ? applyEvent(current, event) : current));
+      },
+      state: setLink,
+      fatal: setRefusal,
+    });
+    socket.current = s;
+    s.connect();
+    return () => {
+      s.close();
+      socket.current = null;
+    };
+  }, [token, sessionId]);
+
+  const send = useMemo(
+    () => (type: string, fields?: Record<string, unknown>) => {
+      if (!socket.current) return Promise.reject(new Error('not connected'));
+      return socket.current.send(type, fields);
+    },
+    [],
+  );
+
+  return { state, me, link, refusal, send };
+}
