@@ -362,6 +362,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sample_config_is_valid_and_states_the_defaults() {
+        let sample = include_str!("../../vitrine.sample.toml");
+        let from_sample =
+            Settings::extract(Settings::defaults().merge(Toml::string(sample))).unwrap();
+        let defaults = Settings::extract(Settings::defaults()).unwrap();
+        assert_eq!(format!("{from_sample:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn defaults_alone_make_valid_settings() {
         let s = Settings::extract(Settings::defaults()).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
