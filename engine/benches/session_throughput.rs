@@ -71,6 +71,7 @@ fn run(options: SqliteOptions, session: SessionSettings, commands: u64) -> Durat
             caller: shopper.clone(),
             command_id: id,
             command,
+            span: tracing::Span::none(),
         };
         let r = addr
             .send(start("start".into(), Command::StartSession))

@@ -88,6 +88,7 @@ impl LocalDirectory {
                 addr: addr.clone(),
             },
         );
+        metrics::gauge!(crate::metrics::LIVE_SESSIONS).set(sessions.len() as f64);
         addr
     }
 
@@ -99,8 +100,17 @@ impl LocalDirectory {
                 .is_some_and(|e| e.activation == activation)
             {
                 sessions.remove(key);
+                metrics::gauge!(crate::metrics::LIVE_SESSIONS).set(sessions.len() as f64);
             }
         }
+    }
+
+    /// Every active session actor.
+    pub fn all(&self) -> Vec<Addr<LiveSession>> {
+        self.sessions
+            .lock()
+            .map(|s| s.values().map(|e| e.addr.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Number of active session actors.

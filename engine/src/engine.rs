@@ -301,12 +301,12 @@ impl Engine {
     }
 
     /// Attaches a connection to a session.
-    pub async fn join(&self, key: &SessionKey, join: Join) -> Result<Joined, EngineError> {
-        let result = self.send_with_retry(key, join).await?;
-        result.map_err(|e| match e {
-            JoinError::NotFound => EngineError::NotFound,
-            other => EngineError::Unavailable(other.to_string()),
-        })
+    pub async fn join(&self, key: &SessionKey, join: Join) -> Result<Joined, JoinError> {
+        match self.send_with_retry(key, join).await {
+            Ok(result) => result,
+            Err(EngineError::NotFound) => Err(JoinError::NotFound),
+            Err(_) => Err(JoinError::Unavailable),
+        }
     }
 
     /// Runs a command in a session.
@@ -340,6 +340,20 @@ impl Engine {
         }
         let state = load_state(&self.store, &key.tenant, &key.session).await?;
         Ok(state.view(&|_| false))
+    }
+
+    /// Waits until every active session has settled the work it accepted (appends stored
+    /// and answered), or until `bound` passes; returns whether all settled in time.
+    pub async fn drain(&self, bound: std::time::Duration) -> bool {
+        let waits: Vec<_> = self
+            .directory
+            .all()
+            .into_iter()
+            .map(|addr| addr.send(crate::session::Drain))
+            .collect();
+        tokio::time::timeout(bound, futures_util::future::join_all(waits))
+            .await
+            .is_ok()
     }
 
     /// Sends `msg` to the session's actor, starting it again once if it had just stopped.

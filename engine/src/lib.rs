@@ -18,6 +18,7 @@ pub mod directory;
 pub mod engine;
 pub mod events;
 pub mod identity;
+pub mod metrics;
 pub mod session;
 pub mod wire;
 

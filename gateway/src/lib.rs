@@ -21,6 +21,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod openapi;
 pub mod protocol;
 pub mod routes;
 pub mod startup;

@@ -26,7 +26,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    let telemetry = telemetry::init();
 
     if std::env::var_os("REDIS_URL").is_some() {
         eprintln!("REDIS_URL is set, but this build runs one node only; unset it to start");
@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             Cmd::AdminToken => admin_token(settings).await,
         }
     });
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -72,9 +73,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "Admin token: use VITRINE_ADMIN_TOKEN if set, or run `vitrine admin-token` for a new one"
         ),
     }
-    app.run_until_stopped().await?;
-    tracing::info!("server stopped");
-    Ok(())
+    app.run_until_signalled().await
 }
 
 #[allow(clippy::print_stdout)] // Printing the token is the command's purpose.

@@ -20,6 +20,7 @@ use crate::bootstrap;
 use crate::config::Settings;
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry::GroupCommitMetrics;
 
 /// File name of the embedded database inside the data directory.
 pub const DATABASE_FILE: &str = "vitrine.db";
@@ -39,7 +40,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             committers: pg.committers,
             threads: pg.threads,
         };
-        let store = PgStore::connect(&options)
+        let store = PgStore::connect_observed(&options, Arc::new(GroupCommitMetrics))
             .await
             .context("failed to open the Postgres store (DATABASE_URL)")?;
         tracing::info!(pool_size = pg.pool_size, "using the postgres store");
@@ -52,7 +53,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
         group_commit: settings.store.group_commit,
         readers: settings.store.readers.max(1),
     };
-    let store = SqliteStore::open(&options)
+    let store = SqliteStore::open_observed(&options, Arc::new(GroupCommitMetrics))
         .with_context(|| format!("failed to open the store at {}", path.display()))?;
     Ok(Arc::new(store))
 }
@@ -97,12 +98,18 @@ impl Application {
             tokens,
             public_base,
             next_connection_id: AtomicU64::new(1),
+            stopping: tokio::sync::watch::channel(false).0,
         });
+        // The metrics recorder must exist before the first request records anything.
+        crate::telemetry::metrics();
 
         let data = state.clone();
         let send_buffer = state.settings.ws.send_buffer_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::telemetry::HttpSpans,
+                >::new())
                 .app_data(data.clone())
                 .configure(routes::configure)
         })
@@ -115,7 +122,13 @@ impl Application {
                 }
             }
         })
+        // Frames go out as soon as they are written: with Nagle's algorithm a second small
+        // frame (a reply right after its event) waits for the client's delayed ACK, up to
+        // 40 ms on Linux.
+        .tcp_nodelay(true)
         .workers(workers)
+        // Stopping is ours to drive (see `stop`): connections are told first.
+        .disable_signals()
         .shutdown_timeout(shutdown.as_secs().max(1))
         .listen(listener)?
         .run();
@@ -153,4 +166,62 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully.
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let server = actix_web::rt::spawn(self.server);
+        wait_for_signal().await;
+        stop(&state, &handle).await;
+        let _ = server.await;
+        Ok(())
+    }
 }
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("could not listen for signals; stop the node with SIGKILL");
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// Stops a node within `shutdown_timeout`: no new connections, every client told to
+/// reconnect elsewhere (close 1012), every accepted command settled (stored and answered)
+/// before the process ends. Nothing acknowledged can be lost: an ack follows its commit.
+pub async fn stop(state: &web::Data<AppState>, handle: &ServerHandle) {
+    let bound = state.settings.shutdown_timeout;
+    let started = std::time::Instant::now();
+    tracing::info!(bound_ms = bound.as_millis() as u64, "node stopping");
+    let _ = state.stopping.send(true);
+    let drained = state.engine.drain(bound).await;
+    if !drained {
+        tracing::warn!("sessions still busy at the shutdown bound; unacknowledged work is dropped");
+    }
+    let left = bound.saturating_sub(started.elapsed());
+    if tokio::time::timeout(
+        left.max(std::time::Duration::from_millis(100)),
+        handle.stop(true),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("connections still open at the shutdown bound; closing them");
+        handle.stop(false).await;
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "node stopped"
+    );
+}
+
+impl Application {}

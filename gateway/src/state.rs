@@ -19,4 +19,6 @@ pub struct AppState {
     pub public_base: String,
     /// Source of connection ids.
     pub next_connection_id: AtomicU64,
+    /// Turns true when the node starts stopping; connections watch it.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }

@@ -193,4 +193,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reads an order.
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Reads the order placed for a cart, if it was checked out.
+    async fn order_for_cart(
+        &self,
+        tenant: &TenantId,
+        cart: &CartId,
+    ) -> Result<Option<Order>, StoreError>;
 }

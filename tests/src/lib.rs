@@ -6,6 +6,7 @@ pub mod call;
 pub mod faults;
 pub mod http;
 pub mod node;
+pub mod otlp;
 pub mod steady;
 pub mod ws;
 

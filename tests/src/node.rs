@@ -139,6 +139,16 @@ impl ServerProcess {
 
     /// Like [`start`](Self::start) on a given port (to restart a node where it was).
     pub async fn start_on(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_logging(port, data_dir, env, None).await
+    }
+
+    /// Like [`start_on`](Self::start_on), writing the server's log (stderr) to `log`.
+    pub async fn start_logging(
+        port: u16,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Self {
         let mut cmd = Command::new(vitrine_bin());
         // The server reads every VITRINE_* variable as a setting: pass on only ours.
         for (key, _) in std::env::vars_os() {
@@ -158,10 +168,12 @@ impl ServerProcess {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
+            .stderr(match log {
+                Some(path) => {
+                    Stdio::from(std::fs::File::create(path).expect("create the log file"))
+                }
+                None if std::env::var_os("TEST_LOG").is_some() => Stdio::inherit(),
+                None => Stdio::null(),
             });
         for (k, v) in env {
             cmd.env(k, v);
@@ -197,6 +209,25 @@ impl ServerProcess {
     /// The admin token.
     pub fn admin(&self) -> &'static str {
         ADMIN_TOKEN
+    }
+
+    /// Asks the process to stop (SIGTERM).
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit status if it did.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     }
 
     /// The port it listens on.

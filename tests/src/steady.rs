@@ -34,6 +34,8 @@ pub struct SessionOutcome {
     pub unavailable: usize,
     /// Times a client had to reconnect.
     pub reconnects: usize,
+    /// Close codes the server sent to this session's clients.
+    pub close_codes: Vec<u16>,
 }
 
 /// Creates `count` live sessions (shopper token, widget session, started).
@@ -98,6 +100,7 @@ pub fn drive(
         let reader = tokio::spawn(async move {
             let mut seen: Vec<u64> = Vec::new();
             let mut reconnects = 0;
+            let mut codes = Vec::new();
             let mut client =
                 connect(&reader_api, &customer_token, &session_id, None, deadline).await;
             while let Some(c) = client.as_mut() {
@@ -107,14 +110,15 @@ pub fn drive(
                 if *stop_rx.borrow_and_update() && c.events.len() == before {
                     break;
                 }
-                if c.closed.is_some() {
+                if let Some(code) = c.closed {
+                    codes.push(code);
                     reconnects += 1;
                     let last = seen.last().copied();
                     client =
                         connect(&reader_api, &customer_token, &session_id, last, deadline).await;
                 }
             }
-            (seen, reconnects)
+            (seen, reconnects, codes)
         });
 
         let mut shopper = connect(&api, &s.shopper_token, &s.session_id, None, deadline).await;
@@ -146,6 +150,7 @@ pub fn drive(
                     }
                     Some(r) => panic!("{id} refused: {r:?}"),
                     None => {
+                        outcome.close_codes.extend(c.closed);
                         outcome.reconnects += 1;
                         shopper =
                             connect(&api, &s.shopper_token, &s.session_id, None, deadline).await;
@@ -158,9 +163,10 @@ pub fn drive(
         // Let the customer catch up, then stop it.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = stop_tx.send(true);
-        let (seen, reconnects) = reader.await.unwrap_or_default();
+        let (seen, reconnects, codes) = reader.await.unwrap_or_default();
         outcome.customer_seen = seen;
         outcome.reconnects += reconnects;
+        outcome.close_codes.extend(codes);
         outcome
     })
 }

@@ -12,7 +12,7 @@ use vitrine_persistence::model::{
 use vitrine_persistence::{CartWriteError, NewOrder, PlaceOrderError, Store};
 
 use super::{
-    CartView, CatalogQuery, Checkout, Commerce, CommerceError, OrderView, ProductCard,
+    CartState, CartView, CatalogQuery, Checkout, Commerce, CommerceError, OrderView, ProductCard,
     QuantityChange,
 };
 
@@ -132,6 +132,29 @@ impl Commerce for BuiltinCommerce {
 
     async fn cart(&self, tenant: &TenantId, cart: &CartId) -> Result<CartView, CommerceError> {
         Ok(CartView::from(&self.load_cart(tenant, cart).await?))
+    }
+
+    async fn cart_state(
+        &self,
+        tenant: &TenantId,
+        cart_id: &CartId,
+    ) -> Result<CartState, CommerceError> {
+        let cart = self.load_cart(tenant, cart_id).await?;
+        if cart.status == CartStatus::Open {
+            return Ok(CartState::Open(CartView::from(&cart)));
+        }
+        let order = self
+            .store
+            .order_for_cart(tenant, cart_id)
+            .await?
+            .ok_or_else(|| {
+                CommerceError::Internal(format!("cart {cart_id} is ordered, no order"))
+            })?;
+        let next = self.open_cart(tenant, &cart.customer_id).await?;
+        Ok(CartState::Ordered {
+            order: OrderView::from(&order),
+            next,
+        })
     }
 
     async fn change_line(

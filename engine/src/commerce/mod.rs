@@ -76,6 +76,20 @@ pub struct Checkout {
     pub cart: CartView,
 }
 
+/// Where a cart stands on the platform.
+#[derive(Clone, Debug)]
+pub enum CartState {
+    /// Still open, as it is now.
+    Open(CartView),
+    /// Checked out: its order, and the customer's next (open) cart.
+    Ordered {
+        /// The order placed for the cart.
+        order: OrderView,
+        /// The customer's open cart now.
+        next: CartView,
+    },
+}
+
 /// Catalog, carts and checkout of one retailer platform.
 #[async_trait]
 pub trait Commerce: Send + Sync + 'static {
@@ -104,6 +118,13 @@ pub trait Commerce: Send + Sync + 'static {
 
     /// Reads a cart.
     async fn cart(&self, tenant: &TenantId, cart: &CartId) -> Result<CartView, CommerceError>;
+
+    /// Where a cart stands: open as it is, or checked out with its order.
+    async fn cart_state(
+        &self,
+        tenant: &TenantId,
+        cart: &CartId,
+    ) -> Result<CartState, CommerceError>;
 
     /// Changes one line, checking stock. Retrying with the same `idempotency_key` applies
     /// the change once.

@@ -7,7 +7,8 @@ use vitrine_persistence::model::{SessionId, Snapshot, TenantId};
 use vitrine_persistence::{Store, StoreError};
 
 use super::state::SessionState;
-use crate::events::SessionEvent;
+use crate::commerce::{CartState, Commerce, CommerceError};
+use crate::events::{EventBody, SessionEvent};
 
 /// Events read per store call while rebuilding.
 const PAGE: u32 = 1000;
@@ -88,4 +89,34 @@ pub async fn load_state(
         )));
     }
     Ok(state)
+}
+
+/// Events that bring the session's cart mirror back in line with the commerce platform:
+/// changes the platform committed that the session never stored (a crash between the two,
+/// or a change made outside the call). Empty when they agree.
+pub async fn reconcile(
+    commerce: &Arc<dyn Commerce>,
+    state: &SessionState,
+) -> Result<Vec<EventBody>, CommerceError> {
+    if state.status.is_over() {
+        return Ok(Vec::new());
+    }
+    let fixes = match commerce
+        .cart_state(&state.tenant_id, &state.cart.cart_id)
+        .await?
+    {
+        CartState::Open(cart) if cart != state.cart => vec![EventBody::CartUpdated {
+            cart,
+            variant_id: None,
+        }],
+        CartState::Open(_) => Vec::new(),
+        CartState::Ordered { order, next } => {
+            if state.orders.iter().any(|o| o.order_id == order.order_id) {
+                Vec::new()
+            } else {
+                vec![EventBody::OrderCreated { order, cart: next }]
+            }
+        }
+    };
+    Ok(fixes)
 }

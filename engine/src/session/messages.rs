@@ -49,6 +49,9 @@ pub enum JoinError {
     /// The session is too busy to take another participant.
     #[error("session is overloaded")]
     Overloaded,
+    /// The participant has as many connections open as allowed.
+    #[error("too many connections for one participant")]
+    TooManyConnections,
 }
 
 /// Runs one command of a participant.
@@ -61,6 +64,8 @@ pub struct Execute {
     pub command_id: String,
     /// The command.
     pub command: Command,
+    /// The span the command is traced under (its outcome is recorded on it).
+    pub span: tracing::Span,
 }
 
 /// Detaches a connection.
@@ -75,3 +80,9 @@ pub struct Leave {
 #[derive(Message)]
 #[rtype(result = "Result<SessionView, JoinError>")]
 pub struct GetView;
+
+/// Resolves once every piece of work the session accepted so far is settled (stored and
+/// answered, or refused); used when a node stops.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;

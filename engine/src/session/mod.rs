@@ -41,11 +41,12 @@ use crate::commerce::Commerce;
 use crate::directory::{LocalDirectory, SessionKey};
 use crate::events::{EventBody, ParticipantInfo, SessionEvent};
 use crate::identity::Role;
+use crate::metrics as m;
 use crate::wire::{event_frame, welcome_frame};
 
 pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
 pub use load::{load_state, LoadError};
-pub use messages::{ConnectionId, Execute, GetView, Join, JoinError, Joined, Leave};
+pub use messages::{ConnectionId, Drain, Execute, GetView, Join, JoinError, Joined, Leave};
 pub use outbound::{close_code, outbound, Next, Offer, OutFrame, Outbound, OutboundReceiver};
 pub use replay::ReplayRequest;
 pub use state::{ChatLine, SessionState, SessionStatus, SessionView, SharedCard};
@@ -71,6 +72,8 @@ pub struct SessionSettings {
     pub max_queue: usize,
     /// Most commands appended together.
     pub max_batch: usize,
+    /// Most connections one participant may have open to a session at once.
+    pub max_connections_per_participant: usize,
 }
 
 impl Default for SessionSettings {
@@ -82,6 +85,7 @@ impl Default for SessionSettings {
             remember_for: Duration::from_secs(24 * 3600),
             max_queue: 4096,
             max_batch: 256,
+            max_connections_per_participant: 5,
         }
     }
 }
@@ -117,6 +121,7 @@ enum Completion {
         key: Option<(ParticipantId, String)>,
         reply: CommandReply,
         tx: oneshot::Sender<CommandReply>,
+        span: tracing::Span,
     },
     Join(Join, oneshot::Sender<Result<Joined, JoinError>>),
     Nothing,
@@ -127,6 +132,10 @@ struct Pending {
     events: Vec<SessionEvent>,
     command: Option<CommandRecord>,
     completion: Completion,
+    /// The span of the command (or of the session, for the actor's own events).
+    span: tracing::Span,
+    /// When the events were created.
+    staged: Instant,
 }
 
 /// The actor owning one live session.
@@ -145,6 +154,7 @@ pub struct LiveSession {
     waiting: HashMap<(ParticipantId, String), Vec<oneshot::Sender<CommandReply>>>,
     idle_since: Instant,
     unsnapshotted: u64,
+    drained: Vec<oneshot::Sender<()>>,
     span: tracing::Span,
 }
 
@@ -180,6 +190,7 @@ impl LiveSession {
             waiting: HashMap::new(),
             idle_since: Instant::now(),
             unsnapshotted: 0,
+            drained: Vec::new(),
             span,
         }
     }
@@ -198,6 +209,10 @@ impl LiveSession {
     fn pump(&mut self, ctx: &mut Context<Self>) {
         while !self.busy {
             let Some(work) = self.queue.pop_front() else {
+                // Everything accepted so far is settled: tell whoever waits for that.
+                for waiter in self.drained.drain(..) {
+                    let _ = waiter.send(());
+                }
                 return;
             };
             if self.stale {
@@ -232,6 +247,7 @@ impl LiveSession {
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.busy = true;
         let store = Arc::clone(&self.deps.store);
+        let commerce = Arc::clone(&self.deps.commerce);
         let key = self.key.clone();
         let remember = self.deps.settings.remembered_replies.max(1024) as u32;
         let since = chrono::Utc::now()
@@ -263,7 +279,9 @@ impl LiveSession {
             if recent.len() > records.len() {
                 records = recent;
             }
-            Ok::<_, LoadError>((state, epoch, records))
+            let mut state = state;
+            let fixed = catch_up_with_commerce(&store, &commerce, &mut state, epoch).await;
+            Ok::<_, LoadError>((state, epoch, records, fixed))
         }
         .instrument(self.span.clone());
 
@@ -271,12 +289,16 @@ impl LiveSession {
             .map(|result, act, ctx| {
                 act.busy = false;
                 match result {
-                    Ok((state, epoch, records)) => {
+                    Ok((state, epoch, records, fixed)) => {
                         tracing::info!(parent: &act.span, seq = state.seq, epoch, "session loaded");
                         act.state = Some(state);
                         act.epoch = epoch;
                         act.stale = false;
                         act.replies.restore(records);
+                        let now = Instant::now();
+                        for event in &fixed {
+                            act.fan_out(event, now);
+                        }
                     }
                     Err(LoadError::NotFound) => {
                         tracing::warn!(parent: &act.span, "session vanished from the store");
@@ -287,6 +309,9 @@ impl LiveSession {
                         return;
                     }
                     Err(e) => {
+                        if let LoadError::Store(s) = &e {
+                            m::store_error("load", s);
+                        }
                         tracing::error!(parent: &act.span, error = %e, "could not load session");
                         // Fail the work that was waiting; the next piece tries again.
                         if let Some(work) = act.queue.pop_front() {
@@ -332,13 +357,15 @@ impl LiveSession {
             &self.deps.commerce,
             idempotency_key,
         );
+        let span = exec.span;
         match plan {
             Plan::Reply(reply) => {
+                record_outcome(&span, &reply);
                 self.remember(key, &reply);
                 let _ = tx.send(reply);
             }
             Plan::Events(bodies, data) => {
-                let first = self.stage(&exec.caller.participant_id, key, bodies, data, tx);
+                let first = self.stage(&exec.caller.participant_id, key, bodies, data, tx, span);
                 let mut group = vec![first];
                 self.gather(&mut group);
                 self.commit(group, ctx);
@@ -347,16 +374,17 @@ impl LiveSession {
                 self.busy = true;
                 self.waiting.insert(key.clone(), Vec::new());
                 let participant = exec.caller.participant_id.clone();
-                fut.instrument(self.span.clone())
+                fut.instrument(span.clone())
                     .into_actor(self)
                     .map(move |result, act, ctx| match result {
                         Ok((bodies, data)) => {
                             act.waiting.remove(&key);
-                            let pending = act.stage(&participant, key, bodies, data, tx);
+                            let pending = act.stage(&participant, key, bodies, data, tx, span);
                             act.commit(vec![pending], ctx);
                         }
                         Err(error) => {
                             let reply = CommandReply::failed(error);
+                            record_outcome(&span, &reply);
                             act.settle(&key, &reply);
                             act.remember(key, &reply);
                             let _ = tx.send(reply);
@@ -377,6 +405,7 @@ impl LiveSession {
         bodies: Vec<EventBody>,
         data: serde_json::Value,
         tx: oneshot::Sender<CommandReply>,
+        span: tracing::Span,
     ) -> Pending {
         let events = self.apply_new(Some(by.clone()), bodies);
         let reply = CommandReply::ok(events.last().map(|e| e.seq), data);
@@ -394,7 +423,10 @@ impl LiveSession {
                 key: Some(key),
                 reply,
                 tx,
+                span: span.clone(),
             },
+            span,
+            staged: Instant::now(),
         }
     }
 
@@ -454,7 +486,14 @@ impl LiveSession {
                 idempotency_key,
             ) {
                 Plan::Events(bodies, data) => {
-                    let pending = self.stage(&exec.caller.participant_id, key, bodies, data, tx);
+                    let pending = self.stage(
+                        &exec.caller.participant_id,
+                        key,
+                        bodies,
+                        data,
+                        tx,
+                        exec.span,
+                    );
                     group.push(pending);
                 }
                 Plan::Reply(reply) => {
@@ -467,7 +506,10 @@ impl LiveSession {
                             key: Some(key),
                             reply,
                             tx,
+                            span: exec.span.clone(),
                         },
+                        span: exec.span,
+                        staged: Instant::now(),
                     });
                 }
                 Plan::Async(_) => {
@@ -502,9 +544,20 @@ impl LiveSession {
             patch: patch_for(events.iter().copied()),
             commands: group.iter().filter_map(|p| p.command.clone()).collect(),
         };
+        // The append is traced under the first command of the group and linked to the
+        // others.
+        let append_span = tracing::debug_span!(
+            parent: &group[0].span,
+            "session.append",
+            events = batch.events.len(),
+            commands = group.len()
+        );
+        for pending in &group[1..] {
+            append_span.follows_from(&pending.span);
+        }
         let store = Arc::clone(&self.deps.store);
         async move { store.append(batch).await }
-            .instrument(self.span.clone())
+            .instrument(append_span)
             .into_actor(self)
             .map(move |result, act, ctx| {
                 act.busy = false;
@@ -522,10 +575,13 @@ impl LiveSession {
     ) {
         let error = match result {
             Ok(()) => {
+                let stored: usize = group.iter().map(|p| p.events.len()).sum();
+                metrics::counter!(m::EVENTS_APPENDED, "tenant" => self.key.tenant.to_string())
+                    .increment(stored as u64);
                 for pending in group {
                     self.unsnapshotted += pending.events.len() as u64;
                     for event in &pending.events {
-                        self.fan_out(event);
+                        self.fan_out(event, pending.staged);
                     }
                     self.complete(pending.completion, ctx);
                 }
@@ -539,6 +595,9 @@ impl LiveSession {
 
         // The state holds events the store does not: rebuild before going on.
         self.stale = true;
+        if let AppendError::Store(e) = &error {
+            m::store_error("append", e);
+        }
         for pending in group {
             self.fail(pending.completion, &error);
         }
@@ -557,7 +616,13 @@ impl LiveSession {
 
     fn complete(&mut self, completion: Completion, ctx: &mut Context<Self>) {
         match completion {
-            Completion::Reply { key, reply, tx } => {
+            Completion::Reply {
+                key,
+                reply,
+                tx,
+                span,
+            } => {
+                record_outcome(&span, &reply);
                 if let Some(key) = key {
                     self.settle(&key, &reply);
                     self.remember(key, &reply);
@@ -584,7 +649,8 @@ impl LiveSession {
             },
         ));
         match completion {
-            Completion::Reply { key, tx, .. } => {
+            Completion::Reply { key, tx, span, .. } => {
+                record_outcome(&span, &reply);
                 if let Some(key) = key {
                     // Not remembered: the command did not take effect, so a retry may.
                     self.settle(&key, &reply);
@@ -601,6 +667,13 @@ impl LiveSession {
     /// Remembers a reply for retries of the same command, unless the command failed for a
     /// passing reason (a dependency down, a fault of ours): then a retry runs it again.
     fn remember(&mut self, key: (ParticipantId, String), reply: &CommandReply) {
+        // A ping changes nothing: there is nothing to repeat, and remembering pings would
+        // push real commands out of the cache.
+        if reply.data.as_ref().is_some_and(|d| d.get("pong").is_some()) {
+            return;
+        }
+        // Limitation: refusals (no event) are remembered in memory only, so a repeat after
+        // the session is reloaded runs again; storing them would cost a write per refusal.
         let transient = reply
             .error
             .as_ref()
@@ -620,7 +693,7 @@ impl LiveSession {
     }
 
     /// Sends a stored event to every connection allowed to see it.
-    fn fan_out(&mut self, event: &SessionEvent) {
+    fn fan_out(&mut self, event: &SessionEvent, staged: Instant) {
         let frame = event_frame(event);
         let staff_only = EventBody::is_staff_only_kind(event.body.kind());
         let mut dropped = Vec::new();
@@ -628,7 +701,10 @@ impl LiveSession {
             if staff_only && !conn.caller.role.is_staff() {
                 continue;
             }
-            match conn.outbound.offer_text(Arc::clone(&frame)) {
+            match conn
+                .outbound
+                .offer(OutFrame::Event(Arc::clone(&frame), staged))
+            {
                 Offer::Queued => {}
                 Offer::Overflowed => {
                     tracing::warn!(parent: &self.span, participant_id = %conn.caller.participant_id,
@@ -648,6 +724,8 @@ impl LiveSession {
         let Some(conn) = self.conns.remove(&conn_id) else {
             return;
         };
+        metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => conn.caller.role.as_str())
+            .decrement(1.0);
         if self.conns.is_empty() {
             self.idle_since = Instant::now();
         }
@@ -679,6 +757,8 @@ impl LiveSession {
                 events,
                 command: None,
                 completion: Completion::Nothing,
+                span: self.span.clone(),
+                staged: Instant::now(),
             }],
             ctx,
         );
@@ -686,12 +766,31 @@ impl LiveSession {
 
     fn join(
         &mut self,
-        join: Join,
+        mut join: Join,
         tx: oneshot::Sender<Result<Joined, JoinError>>,
         ctx: &mut Context<Self>,
     ) {
-        let caller = &join.caller;
+        let open = self
+            .conns
+            .values()
+            .filter(|c| c.caller.participant_id == join.caller.participant_id)
+            .count();
+        if open >= self.deps.settings.max_connections_per_participant {
+            let _ = tx.send(Err(JoinError::TooManyConnections));
+            return;
+        }
+        // A session has one shopper: the one it is matched to, or the first to join it.
+        // Other staff watch it as observers.
         let state = self.state();
+        if join.caller.role == Role::Shopper
+            && state
+                .shopper_id
+                .as_ref()
+                .is_some_and(|assigned| join.caller.user_id.as_ref() != Some(assigned))
+        {
+            join.caller.role = Role::Observer;
+        }
+        let caller = &join.caller;
         let mut bodies = Vec::new();
         if !state.status.is_over() {
             if caller.role == Role::Shopper && state.shopper_id.is_none() {
@@ -725,6 +824,8 @@ impl LiveSession {
                 events,
                 command: None,
                 completion: Completion::Join(join, tx),
+                span: self.span.clone(),
+                staged: Instant::now(),
             }],
             ctx,
         );
@@ -740,6 +841,7 @@ impl LiveSession {
         let participant_id = join.caller.participant_id.clone();
         let role = join.caller.role;
         // The new connection counts as connected in its own welcome.
+        metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => role.as_str()).increment(1.0);
         self.conns.insert(
             join.conn_id,
             Connection {
@@ -821,6 +923,68 @@ impl LiveSession {
             ctx.stop();
         }
     }
+}
+
+/// Stores and applies the events that bring the cart mirror in line with commerce (see
+/// [`load::reconcile`]); returns them. Failing here only postpones the catch-up to the
+/// next load.
+async fn catch_up_with_commerce(
+    store: &Arc<dyn Store>,
+    commerce: &Arc<dyn Commerce>,
+    state: &mut SessionState,
+    epoch: u64,
+) -> Vec<SessionEvent> {
+    let bodies = match load::reconcile(commerce, state).await {
+        Ok(bodies) if !bodies.is_empty() => bodies,
+        Ok(_) => return Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not compare the cart with commerce");
+            return Vec::new();
+        }
+    };
+    let at = vitrine_persistence::now();
+    let events: Vec<SessionEvent> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| SessionEvent {
+            seq: state.seq + 1 + i as u64,
+            at,
+            by: None,
+            body,
+        })
+        .collect();
+    let batch = AppendBatch {
+        tenant_id: state.tenant_id.clone(),
+        session_id: state.session_id.clone(),
+        expected_seq: state.seq,
+        epoch,
+        events: events.iter().map(SessionEvent::to_new_event).collect(),
+        patch: patch_for(&events),
+        commands: Vec::new(),
+    };
+    if let Err(e) = store.append(batch).await {
+        tracing::warn!(error = %e, "could not store the cart catch-up");
+        return Vec::new();
+    }
+    for event in &events {
+        if let Err(e) = state.apply(event) {
+            tracing::error!(error = %e, "a stored catch-up event does not apply");
+        }
+    }
+    tracing::info!(events = events.len(), "cart mirror caught up with commerce");
+    events
+}
+
+/// Records how a command ended on its span: `ok` or the error code.
+fn record_outcome(span: &tracing::Span, reply: &CommandReply) {
+    let outcome = match &reply.error {
+        None => "ok".to_owned(),
+        Some(e) => serde_json::to_value(e.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    span.record("outcome", outcome.as_str());
 }
 
 /// Commands whose events follow from the state alone (no commerce call).
@@ -965,6 +1129,19 @@ impl Handler<Leave> for LiveSession {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
         self.enqueue(Work::Leave(msg.conn_id), ctx);
+    }
+}
+
+impl Handler<Drain> for LiveSession {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _msg: Drain, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.drained.push(tx);
+        self.pump(ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 

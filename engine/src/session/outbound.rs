@@ -17,6 +17,8 @@ use super::replay::ReplayRequest;
 pub enum OutFrame {
     /// A text frame, serialised once and shared by every recipient.
     Text(Arc<str>),
+    /// An event's frame, with when the event was created (for fan-out latency).
+    Event(Arc<str>, std::time::Instant),
     /// Read these events from the store and send them before anything queued after.
     Replay(Box<ReplayRequest>),
     /// Close the connection with this code once the frames before it are sent.

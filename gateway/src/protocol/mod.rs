@@ -27,9 +27,27 @@ pub mod close {
     pub const TRY_AGAIN: u16 = 1013;
     /// The client stopped answering pings.
     pub const GOING_AWAY: u16 = 1001;
+    /// The node is stopping: reconnect (to any node) and resume by seq.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// The client broke the WebSocket protocol.
     pub const PROTOCOL_ERROR: u16 = 1002;
 }
+
+/// Frame types this server understands.
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "session.start",
+    "session.end",
+    "catalog.search",
+    "card.push",
+    "cart.add",
+    "cart.set_quantity",
+    "checkout",
+    "chat.send",
+    "consent.give",
+    "survey.submit",
+    "ping",
+];
 
 /// Longest command id accepted.
 pub const MAX_COMMAND_ID_CHARS: usize = 128;
@@ -102,14 +120,11 @@ pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
             message: format!("\"id\" must be a string of 1 to {MAX_COMMAND_ID_CHARS} characters"),
         });
     }
-    serde_json::from_value::<ClientFrame>(value).map_err(|e| {
-        let message = if e.to_string().starts_with("unknown variant") {
-            format!("unknown type {kind:?}")
-        } else {
-            format!("bad {kind}: {e}")
-        };
-        bad(ErrorCode::Invalid, message)
-    })
+    if !KNOWN_TYPES.contains(&kind.as_str()) {
+        return Err(bad(ErrorCode::Invalid, format!("unknown type {kind:?}")));
+    }
+    serde_json::from_value::<ClientFrame>(value)
+        .map_err(|e| bad(ErrorCode::Invalid, format!("bad {kind}: {e}")))
 }
 
 #[cfg(test)]
@@ -141,6 +156,10 @@ mod tests {
         );
         let r = parse(r#"{"id":"c-4","type":"media.produce"}"#);
         assert!(matches!(r, Err(BadFrame::Reply { .. })));
+        let r = parse(r#"{"id":"c-5","type":"consent.give","kind":"marketing"}"#);
+        assert!(
+            matches!(r, Err(BadFrame::Reply { ref message, .. }) if message.contains("marketing"))
+        );
     }
 
     #[test]
@@ -155,6 +174,16 @@ mod tests {
         ));
         let long = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(200));
         assert!(matches!(parse(&long), Err(BadFrame::Error { .. })));
+    }
+
+    #[test]
+    fn every_known_type_is_a_frame_variant() {
+        for kind in KNOWN_TYPES {
+            let r = parse(&format!(r#"{{"id":"k","type":"{kind}"}}"#));
+            if let Err(BadFrame::Reply { message, .. } | BadFrame::Error { message, .. }) = r {
+                assert!(!message.contains("unknown type"), "{kind}: {message}");
+            }
+        }
     }
 
     #[test]

@@ -3,11 +3,25 @@
 use actix_web::{web, HttpResponse};
 use rust_embed::RustEmbed;
 
+use crate::error::ErrorBody;
+
 #[derive(RustEmbed)]
 #[folder = "../engine/assets/demo-images/"]
 struct DemoImages;
 
 /// A demo catalog image.
+///
+/// The images the demo catalog's cards link to, cached for a day.
+#[utoipa::path(
+    get,
+    path = "/demo/images/{name}",
+    tag = "app",
+    params(("name" = String, Path, description = "The image's file name, ending in `.svg`")),
+    responses(
+        (status = 200, description = "The image", body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "No such image", body = ErrorBody),
+    )
+)]
 pub async fn demo_image(path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     match DemoImages::get(&name) {
@@ -20,6 +34,15 @@ pub async fn demo_image(path: web::Path<String>) -> HttpResponse {
 }
 
 /// The landing page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "app",
+    responses(
+        (status = 200, description = "A short HTML page pointing to the API", body = String,
+            content_type = "text/html; charset=utf-8"),
+    )
+)]
 pub async fn index() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -3,31 +3,98 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
 /// How long readiness waits for the store.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The answer of `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Whether the node can serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    /// The store answers.
+    Ready,
+    /// The store does not answer in time.
+    Unavailable,
+}
+
+/// What is wrong with the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreProblem {
+    /// It answered with an error.
+    Error,
+    /// It did not answer within 2 seconds.
+    Timeout,
+}
+
+/// The answer of `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Ready or not.
+    pub status: ReadyStatus,
+    /// Only when unavailable: what is wrong with the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub store: Option<StoreProblem>,
+}
+
 /// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process answers", body = Liveness,
+            example = json!({"status": "ok"})),
+    )
+)]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
 /// Readiness: the store answers in time.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The store answered within 2 seconds", body = Readiness,
+            example = json!({"status": "ready"})),
+        (status = 503, description = "The store failed or timed out", body = Readiness,
+            example = json!({"status": "unavailable", "store": "timeout"})),
+    )
+)]
 pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     match tokio::time::timeout(READY_TIMEOUT, app.engine.store().ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(Ok(())) => HttpResponse::Ok().json(Readiness {
+            status: ReadyStatus::Ready,
+            store: None,
+        }),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: store failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "store": "error" }))
+            HttpResponse::ServiceUnavailable().json(Readiness {
+                status: ReadyStatus::Unavailable,
+                store: Some(StoreProblem::Error),
+            })
         }
         Err(_) => {
             tracing::warn!("not ready: store timed out");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "store": "timeout" }))
+            HttpResponse::ServiceUnavailable().json(Readiness {
+                status: ReadyStatus::Unavailable,
+                store: Some(StoreProblem::Timeout),
+            })
         }
     }
 }

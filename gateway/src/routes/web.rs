@@ -14,6 +14,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use rust_embed::RustEmbed;
 
+use crate::error::ErrorBody;
+
 #[derive(RustEmbed)]
 #[folder = "../web/dist/"]
 #[allow_missing = true]
@@ -38,8 +40,8 @@ const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\
     <code>./scripts/run</code>, which builds it first. The HTTP API under <code>/v1/</code> \
     works without it.</p></html>";
 
-/// An app page: the customer call, the widget, the console or the admin.
-pub async fn page() -> HttpResponse {
+/// The one HTML page of the app, with the headers every app route sends.
+async fn page() -> HttpResponse {
     let Some(file) = WebDist::get(INDEX) else {
         return not_built();
     };
@@ -54,7 +56,89 @@ pub async fn page() -> HttpResponse {
         .body(file.data.into_owned())
 }
 
+/// The customer's call page.
+///
+/// The page a join link opens. The link's `t` query parameter carries the participant's
+/// token; the page's script reads it, the server does not.
+#[utoipa::path(
+    get,
+    path = "/s/{session_id}",
+    tag = "app",
+    params(
+        ("session_id" = String, Path, description = "The session to join"),
+        ("t" = Option<String>, Query, description = "The participant's token, read by the page"),
+    ),
+    responses(
+        (status = 200, description = "The app's page", body = String,
+            content_type = "text/html; charset=utf-8"),
+        (status = 503, description = "The web app was not built; says how to build it",
+            body = String, content_type = "text/html; charset=utf-8"),
+    )
+)]
+pub async fn call_page() -> HttpResponse {
+    page().await
+}
+
+/// The widget's page, framed by the embed snippet on a retailer's site.
+#[utoipa::path(
+    get,
+    path = "/widget",
+    tag = "app",
+    responses(
+        (status = 200, description = "The app's page", body = String,
+            content_type = "text/html; charset=utf-8"),
+        (status = 503, description = "The web app was not built; says how to build it",
+            body = String, content_type = "text/html; charset=utf-8"),
+    )
+)]
+pub async fn widget_page() -> HttpResponse {
+    page().await
+}
+
+/// The shopper console.
+#[utoipa::path(
+    get,
+    path = "/console",
+    tag = "app",
+    responses(
+        (status = 200, description = "The app's page", body = String,
+            content_type = "text/html; charset=utf-8"),
+        (status = 503, description = "The web app was not built; says how to build it",
+            body = String, content_type = "text/html; charset=utf-8"),
+    )
+)]
+pub async fn console_page() -> HttpResponse {
+    page().await
+}
+
+/// The admin pages.
+#[utoipa::path(
+    get,
+    path = "/admin",
+    tag = "app",
+    responses(
+        (status = 200, description = "The app's page", body = String,
+            content_type = "text/html; charset=utf-8"),
+        (status = 503, description = "The web app was not built; says how to build it",
+            body = String, content_type = "text/html; charset=utf-8"),
+    )
+)]
+pub async fn admin_page() -> HttpResponse {
+    page().await
+}
+
 /// The embed snippet, loaded by a classic `<script>` tag on any site.
+#[utoipa::path(
+    get,
+    path = "/embed.js",
+    tag = "app",
+    responses(
+        (status = 200, description = "The snippet, cached for 5 minutes", body = String,
+            content_type = "text/javascript; charset=utf-8"),
+        (status = 503, description = "The web app was not built; says how to build it",
+            body = String, content_type = "text/html; charset=utf-8"),
+    )
+)]
 pub async fn embed_script() -> HttpResponse {
     let Some(file) = WebDist::get(EMBED) else {
         return not_built();
@@ -68,6 +152,32 @@ pub async fn embed_script() -> HttpResponse {
 }
 
 /// A hashed file of the app under `/assets/`.
+///
+/// Cached for a year: the hash in the name changes with the content. The media type
+/// follows the file's extension.
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    tag = "app",
+    params(
+        ("file" = String, Path,
+            description = "The file's path under `assets/`; may contain `/`, but no empty or `..` part"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            ("text/javascript; charset=utf-8"),
+            ("text/css; charset=utf-8"),
+            ("application/json"),
+            ("image/svg+xml"),
+            ("image/png"),
+            ("image/webp"),
+            ("font/woff2"),
+            ("text/html; charset=utf-8"),
+            ("application/octet-stream"),
+        )),
+        (status = 404, description = "No such file", body = ErrorBody),
+    )
+)]
 pub async fn asset(path: web::Path<String>) -> HttpResponse {
     let name = format!("assets/{}", path.into_inner());
     // Only files inside the app folder, whatever the request spells.

@@ -7,10 +7,13 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage as Message, ProtocolError};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 use vitrine_engine::directory::SessionKey;
 use vitrine_engine::identity::{Module, Principal, Role};
-use vitrine_engine::session::{Caller, ConnectionId, ErrorCode, Execute, Join, Outbound};
-use vitrine_engine::EngineError;
+use vitrine_engine::metrics as m;
+use vitrine_engine::session::{
+    Caller, ConnectionId, ErrorCode, Execute, Join, JoinError, Outbound,
+};
 use vitrine_persistence::model::{SessionId, TenantId};
 
 use super::rate::TokenBucket;
@@ -204,19 +207,42 @@ impl WsConnection {
                 let Some((command_id, command)) = command.into_command() else {
                     return;
                 };
+                let name = command.name();
+                // Each command is the root of its own trace, named after the command.
+                let span = tracing::info_span!(
+                    parent: None,
+                    "ws.command",
+                    otel.name = name,
+                    command = name,
+                    tenant_id = %key.tenant,
+                    session_id = %key.session,
+                    participant_id = %caller.participant_id,
+                    outcome = tracing::field::Empty,
+                );
                 let exec = Execute {
                     caller: caller.clone(),
                     command_id: command_id.clone(),
                     command,
+                    span: span.clone(),
                 };
                 let (app, key, outbound) =
                     (Arc::clone(&self.app), key.clone(), self.outbound.clone());
                 let started = Instant::now();
-                let name = exec.command.name();
                 // Spawned in arrival order; the session handles them in that order.
                 ctx.spawn(
                     async move {
                         let reply = app.engine.execute(&key, exec).await;
+                        let outcome = reply
+                            .error
+                            .as_ref()
+                            .and_then(|e| serde_json::to_value(e.code).ok())
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "ok".to_owned());
+                        metrics::counter!(m::COMMANDS, "command" => name,
+                            "outcome" => outcome, "tenant" => key.tenant.to_string())
+                        .increment(1);
+                        metrics::histogram!(m::COMMAND_DURATION, "command" => name)
+                            .record(started.elapsed().as_secs_f64());
                         tracing::debug!(
                             command = name,
                             ok = reply.ok,
@@ -225,6 +251,7 @@ impl WsConnection {
                         );
                         outbound.offer_text(reply_frame(&command_id, &reply));
                     }
+                    .instrument(span)
                     .into_actor(self),
                 );
             }
@@ -278,8 +305,16 @@ impl WsConnection {
                 resume_after,
             };
             match app.engine.join(&key, join).await {
-                Ok(_) => Ok((key, caller)),
-                Err(EngineError::NotFound) => Err(HelloError::NotFound),
+                // The session may seat staff as observers: take the role it gave.
+                Ok(joined) => Ok((
+                    key,
+                    Caller {
+                        role: joined.role,
+                        ..caller
+                    },
+                )),
+                Err(JoinError::NotFound) => Err(HelloError::NotFound),
+                Err(JoinError::TooManyConnections) => Err(HelloError::TooMany),
                 Err(_) => Err(HelloError::Unavailable),
             }
         };
@@ -302,6 +337,15 @@ impl WsConnection {
                 close::NOT_FOUND,
                 "no such session",
             ),
+            Err(HelloError::TooMany) => act.close(
+                ctx,
+                Some(error_frame(
+                    ErrorCode::RateLimited,
+                    "too many connections for this participant",
+                )),
+                close::TOO_SLOW,
+                "too many connections",
+            ),
             Err(HelloError::Unavailable) => act.close(
                 ctx,
                 Some(error_frame(
@@ -318,6 +362,7 @@ impl WsConnection {
 enum HelloError {
     Unauthorized(String),
     NotFound,
+    TooMany,
     Unavailable,
 }
 
@@ -371,6 +416,23 @@ impl Actor for WsConnection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(m::WS_CONNECTIONS).increment(1.0);
+        // When the node stops, tell the client to go elsewhere.
+        let mut stopping = self.app.stopping.subscribe();
+        ctx.spawn(
+            async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                act.close(
+                    ctx,
+                    None,
+                    close::SERVICE_RESTART,
+                    "the node is stopping; reconnect",
+                );
+            }),
+        );
         let ws = &self.app.settings.ws;
         ctx.run_later(ws.hello_timeout, |act, ctx| {
             if matches!(act.phase, Phase::AwaitingHello) {
@@ -393,6 +455,7 @@ impl Actor for WsConnection {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        metrics::gauge!(m::WS_CONNECTIONS).decrement(1.0);
         self.leave_session();
         tracing::debug!(parent: &self.span, "connection closed");
     }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use vitrine_engine::session::{Next, OutFrame, OutboundReceiver};
 
 use crate::protocol::close;
+use vitrine_engine::metrics as m;
 
 /// What the connection actor asks the writer to send out of band.
 #[derive(Debug)]
@@ -66,6 +67,12 @@ pub(crate) async fn run(
                         return close::GOING_AWAY;
                     }
                 }
+                Next::Frame(OutFrame::Event(text, staged)) => {
+                    if session.text(text.to_string()).await.is_err() {
+                        return close::GOING_AWAY;
+                    }
+                    metrics::histogram!(m::FANOUT_LATENCY).record(staged.elapsed().as_secs_f64());
+                }
                 Next::Frame(OutFrame::Replay(mut replay)) => loop {
                     match replay.next_page().await {
                         Ok(Some(page)) => {
@@ -90,6 +97,7 @@ pub(crate) async fn run(
                     return code;
                 }
                 Next::Overflowed => {
+                    metrics::counter!(m::OUTBOUND_DROPS).increment(1);
                     let _ = session
                         .close(Some(reason(close::TOO_SLOW, "too slow to read; resume")))
                         .await;

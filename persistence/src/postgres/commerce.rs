@@ -337,3 +337,22 @@ pub(crate) async fn place_order(
     tx.commit().await.map_err(pg_error)?;
     Ok(placed)
 }
+
+pub(crate) async fn order_for_cart(
+    pool: Pool,
+    tenant: TenantId,
+    cart: CartId,
+) -> Result<Option<Order>, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let row = client
+        .query_opt(
+            "SELECT order_id FROM orders WHERE tenant_id = $1 AND cart_id = $2",
+            &[&tenant.as_str(), &cart.as_str()],
+        )
+        .await
+        .map_err(pg_error)?;
+    match row {
+        Some(r) => order(&client, &tenant, &OrderId::new(r.get::<_, String>(0))).await,
+        None => Ok(None),
+    }
+}

@@ -15,6 +15,7 @@ use deadpool_postgres::Pool;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_postgres::types::ToSql;
+use tracing::Instrument;
 
 use super::{pg_error, pool_error, to_i64, to_u64};
 use crate::error::{AppendError, StoreError};
@@ -28,6 +29,8 @@ pub(crate) const QUEUE_BOUND: usize = 65_536;
 pub(crate) struct AppendJob {
     pub(crate) batch: AppendBatch,
     pub(crate) reply: oneshot::Sender<Result<(), AppendError>>,
+    /// The caller's span, which the group commit's span links to.
+    pub(crate) span: tracing::Span,
 }
 
 /// Takes appends off the queue and commits them in groups, up to `parallel` at once.
@@ -64,10 +67,14 @@ pub(crate) async fn run(
             .await
             .expect("open semaphore");
         let (pool, observer) = (pool.clone(), Arc::clone(&observer));
+        let span = tracing::debug_span!("postgres.group_commit", appends = group.len());
+        for job in &group {
+            span.follows_from(&job.span);
+        }
         tokio::spawn(async move {
             let started = Instant::now();
             let size = group.len();
-            commit_group(&pool, group).await;
+            commit_group(&pool, group).instrument(span).await;
             observer.committed(size, started.elapsed());
             drop(permit);
         });

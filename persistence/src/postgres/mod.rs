@@ -291,6 +291,7 @@ pub(crate) fn to_u64(n: i64) -> u64 {
 
 #[async_trait]
 impl Store for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, name = "store.ping")]
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|pool| async move {
             let client = pool.get().await.map_err(pool_error)?;
@@ -300,47 +301,56 @@ impl Store for PgStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.signing_key")]
     async fn signing_key(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
         self.run(|pool| identity::signing_key(pool, candidate))
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_tenant")]
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let tenant = tenant.clone();
         self.run(|pool| identity::create_tenant(pool, tenant)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.tenant")]
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let id = id.clone();
         self.run(|pool| identity::tenant(pool, id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.tenant_by_public_key")]
     async fn tenant_by_public_key(&self, key: &str) -> Result<Option<Tenant>, StoreError> {
         let key = key.to_owned();
         self.run(|pool| identity::tenant_by_public_key(pool, key))
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_user")]
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let user = user.clone();
         self.run(|pool| identity::create_user(pool, user)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.user")]
     async fn user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.run(|pool| identity::user(pool, tenant, id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.list_users")]
     async fn list_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         let tenant = tenant.clone();
         self.run(|pool| identity::list_users(pool, tenant)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.record_audit")]
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let entry = entry.clone();
         self.run(|pool| identity::record_audit(pool, entry)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.audit_log")]
     async fn audit_log(
         &self,
         tenant: &TenantId,
@@ -351,12 +361,14 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_session")]
     async fn create_session(&self, session: &NewSession) -> Result<SessionRow, StoreError> {
         let session = session.clone();
         self.run(|pool| sessions::create_session(pool, session))
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.session")]
     async fn session(
         &self,
         tenant: &TenantId,
@@ -366,6 +378,7 @@ impl Store for PgStore {
         self.run(|pool| sessions::session(pool, tenant, id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.list_sessions")]
     async fn list_sessions(
         &self,
         tenant: &TenantId,
@@ -376,6 +389,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.customer")]
     async fn customer(
         &self,
         tenant: &TenantId,
@@ -385,16 +399,24 @@ impl Store for PgStore {
         self.run(|pool| sessions::customer(pool, tenant, id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.claim_session")]
     async fn claim_session(&self, tenant: &TenantId, id: &SessionId) -> Result<u64, AppendError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.run_with(|pool| sessions::claim_session(pool, tenant, id))
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.append",
+        fields(tenant_id = %batch.tenant_id, session_id = %batch.session_id,
+               events = batch.events.len()))]
     async fn append(&self, batch: AppendBatch) -> Result<(), AppendError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.appends
-            .try_send(committer::AppendJob { batch, reply: tx })
+            .try_send(committer::AppendJob {
+                batch,
+                reply: tx,
+                span: tracing::Span::current(),
+            })
             .map_err(|e| {
                 AppendError::Store(StoreError::Unavailable(match e {
                     mpsc::error::TrySendError::Full(_) => "the append queue is full".into(),
@@ -406,6 +428,7 @@ impl Store for PgStore {
         })?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.events")]
     async fn events(
         &self,
         tenant: &TenantId,
@@ -418,6 +441,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.save_snapshot")]
     async fn save_snapshot(
         &self,
         tenant: &TenantId,
@@ -429,6 +453,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.latest_snapshot")]
     async fn latest_snapshot(
         &self,
         tenant: &TenantId,
@@ -439,6 +464,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.recent_commands")]
     async fn recent_commands(
         &self,
         tenant: &TenantId,
@@ -451,6 +477,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.import_products")]
     async fn import_products(
         &self,
         tenant: &TenantId,
@@ -461,6 +488,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.product")]
     async fn product(
         &self,
         tenant: &TenantId,
@@ -470,6 +498,7 @@ impl Store for PgStore {
         self.run(|pool| catalog::product(pool, tenant, id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.product_of_variant")]
     async fn product_of_variant(
         &self,
         tenant: &TenantId,
@@ -480,6 +509,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.search_products")]
     async fn search_products(
         &self,
         tenant: &TenantId,
@@ -491,6 +521,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.open_cart")]
     async fn open_cart(
         &self,
         tenant: &TenantId,
@@ -502,12 +533,14 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.cart")]
     async fn cart(&self, tenant: &TenantId, id: &CartId) -> Result<Option<Cart>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.run(|pool| commerce::cart_by_id(pool, tenant, id))
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.set_cart_line")]
     async fn set_cart_line(
         &self,
         tenant: &TenantId,
@@ -518,6 +551,7 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.place_order")]
     async fn place_order(
         &self,
         tenant: &TenantId,
@@ -528,9 +562,21 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.order")]
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<Order>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.run(|pool| commerce::order_by_id(pool, tenant, id))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, name = "store.order_for_cart")]
+    async fn order_for_cart(
+        &self,
+        tenant: &TenantId,
+        cart: &CartId,
+    ) -> Result<Option<Order>, StoreError> {
+        let (tenant, cart) = (tenant.clone(), cart.clone());
+        self.run(|pool| commerce::order_for_cart(pool, tenant, cart))
             .await
     }
 }

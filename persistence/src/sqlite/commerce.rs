@@ -196,7 +196,7 @@ pub(crate) fn set_cart_line(
     Ok(updated)
 }
 
-fn order_by_cart(
+pub(crate) fn order_by_cart(
     conn: &Connection,
     tenant: &TenantId,
     cart: &CartId,

@@ -149,6 +149,7 @@ pub(crate) fn unique_or(e: rusqlite::Error, what: String) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    #[tracing::instrument(level = "debug", skip_all, name = "store.ping")]
     async fn ping(&self) -> Result<(), StoreError> {
         self.readers
             .read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_error))
@@ -157,12 +158,14 @@ impl Store for SqliteStore {
         self.writer.write(|_| ()).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.signing_key")]
     async fn signing_key(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
         self.writer
             .write(move |c| identity::signing_key(c, &candidate))
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_tenant")]
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let tenant = tenant.clone();
         self.writer
@@ -170,11 +173,13 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.tenant")]
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let id = id.clone();
         self.readers.read(move |c| identity::tenant(c, &id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.tenant_by_public_key")]
     async fn tenant_by_public_key(&self, key: &str) -> Result<Option<Tenant>, StoreError> {
         let key = key.to_owned();
         self.readers
@@ -182,6 +187,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_user")]
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let user = user.clone();
         self.writer
@@ -189,6 +195,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.user")]
     async fn user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.readers
@@ -196,6 +203,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.list_users")]
     async fn list_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         let tenant = tenant.clone();
         self.readers
@@ -203,6 +211,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.record_audit")]
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let entry = entry.clone();
         self.writer
@@ -210,6 +219,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.audit_log")]
     async fn audit_log(
         &self,
         tenant: &TenantId,
@@ -221,6 +231,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.create_session")]
     async fn create_session(&self, session: &NewSession) -> Result<SessionRow, StoreError> {
         let session = session.clone();
         self.writer
@@ -228,6 +239,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.session")]
     async fn session(
         &self,
         tenant: &TenantId,
@@ -239,6 +251,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.list_sessions")]
     async fn list_sessions(
         &self,
         tenant: &TenantId,
@@ -250,6 +263,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.customer")]
     async fn customer(
         &self,
         tenant: &TenantId,
@@ -261,6 +275,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.claim_session")]
     async fn claim_session(&self, tenant: &TenantId, id: &SessionId) -> Result<u64, AppendError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.writer
@@ -268,10 +283,14 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.append",
+        fields(tenant_id = %batch.tenant_id, session_id = %batch.session_id,
+               events = batch.events.len()))]
     async fn append(&self, batch: AppendBatch) -> Result<(), AppendError> {
         self.writer.append(batch).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.events")]
     async fn events(
         &self,
         tenant: &TenantId,
@@ -285,6 +304,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.save_snapshot")]
     async fn save_snapshot(
         &self,
         tenant: &TenantId,
@@ -297,6 +317,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.latest_snapshot")]
     async fn latest_snapshot(
         &self,
         tenant: &TenantId,
@@ -308,6 +329,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.recent_commands")]
     async fn recent_commands(
         &self,
         tenant: &TenantId,
@@ -321,6 +343,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.import_products")]
     async fn import_products(
         &self,
         tenant: &TenantId,
@@ -332,6 +355,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.product")]
     async fn product(
         &self,
         tenant: &TenantId,
@@ -343,6 +367,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.product_of_variant")]
     async fn product_of_variant(
         &self,
         tenant: &TenantId,
@@ -354,6 +379,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.search_products")]
     async fn search_products(
         &self,
         tenant: &TenantId,
@@ -366,6 +392,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.open_cart")]
     async fn open_cart(
         &self,
         tenant: &TenantId,
@@ -378,6 +405,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.cart")]
     async fn cart(&self, tenant: &TenantId, id: &CartId) -> Result<Option<Cart>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.readers
@@ -385,6 +413,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.set_cart_line")]
     async fn set_cart_line(
         &self,
         tenant: &TenantId,
@@ -396,6 +425,7 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.place_order")]
     async fn place_order(
         &self,
         tenant: &TenantId,
@@ -407,10 +437,23 @@ impl Store for SqliteStore {
             .await?
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.order")]
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<Order>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.readers
             .read(move |c| commerce::order(c, &tenant, &id))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, name = "store.order_for_cart")]
+    async fn order_for_cart(
+        &self,
+        tenant: &TenantId,
+        cart: &CartId,
+    ) -> Result<Option<Order>, StoreError> {
+        let (tenant, cart) = (tenant.clone(), cart.clone());
+        self.readers
+            .read(move |c| commerce::order_by_cart(c, &tenant, &cart))
             .await
     }
 }

@@ -28,7 +28,7 @@ type WriteFn = Box<dyn FnOnce(&mut Connection) + Send>;
 type AppendReply = oneshot::Sender<Result<(), AppendError>>;
 
 enum Job {
-    Append(Box<AppendBatch>, AppendReply),
+    Append(Box<AppendBatch>, AppendReply, tracing::Span),
     Write(WriteFn),
 }
 
@@ -57,7 +57,7 @@ impl Writer {
     /// Queues an append for the next group commit.
     pub(crate) async fn append(&self, batch: AppendBatch) -> Result<(), AppendError> {
         let (tx, rx) = oneshot::channel();
-        self.submit(Job::Append(Box::new(batch), tx))?;
+        self.submit(Job::Append(Box::new(batch), tx, tracing::Span::current()))?;
         rx.await.map_err(|_| writer_gone())?
     }
 
@@ -93,16 +93,17 @@ fn run_writer(
     observer: Arc<dyn BatchObserver>,
 ) {
     while let Ok(job) = rx.recv() {
-        let (first, first_reply) = match job {
+        let (first, first_reply, first_span) = match job {
             Job::Write(f) => {
                 f(&mut conn);
                 continue;
             }
-            Job::Append(batch, reply) => (batch, reply),
+            Job::Append(batch, reply, span) => (batch, reply, span),
         };
 
         // Gather whatever else is queued (and, with a window, what arrives within it).
         let mut group = vec![(first, first_reply)];
+        let mut spans = vec![first_span];
         let mut deferred = None;
         let deadline = Instant::now() + options.window;
         while group.len() < options.max_batch {
@@ -121,7 +122,10 @@ fn run_writer(
                 }
             };
             match next {
-                Job::Append(batch, reply) => group.push((batch, reply)),
+                Job::Append(batch, reply, span) => {
+                    group.push((batch, reply));
+                    spans.push(span);
+                }
                 Job::Write(f) => {
                     deferred = Some(f);
                     break;
@@ -131,7 +135,11 @@ fn run_writer(
 
         let started = Instant::now();
         let size = group.len();
-        commit_group(&mut conn, group);
+        let span = tracing::debug_span!("sqlite.group_commit", appends = size);
+        for s in &spans {
+            span.follows_from(s);
+        }
+        span.in_scope(|| commit_group(&mut conn, group));
         observer.committed(size, started.elapsed());
 
         if let Some(f) = deferred {

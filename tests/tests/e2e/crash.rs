@@ -147,3 +147,164 @@ async fn a_killed_server_restarts_with_the_same_session_and_resume_works() {
         .count();
     assert_eq!(unseen_cards, 15);
 }
+
+/// A cart change the commerce platform committed but the session never stored (a crash
+/// between the two) is caught up when the session is next loaded: the mirror shows the
+/// platform's cart, with an event saying so.
+#[actix_web::test]
+async fn a_cart_change_lost_to_a_crash_is_caught_up_on_the_next_load() {
+    use vitrine_persistence::model::{CartId, CartLineChange, SessionId, TenantId, VariantId};
+
+    // Arrange: a live call with one line in the cart.
+    let node =
+        vitrine_tests::node::TestNode::start_with("[session]\nidle_timeout = \"1s\"\n").await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+    let added = call
+        .customer
+        .command(json!({"type": "cart.add", "variant_id": demo::PLENTIFUL, "quantity": 1}))
+        .await;
+    assert!(added.ok);
+    let cart_id = added.data["cart"]["cart_id"].as_str().unwrap().to_owned();
+    let version = added.data["cart"]["version"].as_i64().unwrap();
+
+    // The platform commits a change the session never hears of.
+    let store = node.state.engine.store().clone();
+    store
+        .set_cart_line(
+            &TenantId::new("demo"),
+            &CartLineChange {
+                cart_id: CartId::new(cart_id.clone()),
+                expected_version: version,
+                variant_id: VariantId::new(demo::PLENTIFUL),
+                quantity: 4,
+                idempotency_key: "lost-in-a-crash".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let (shopper_token, customer_token, session) = (
+        call.shopper_token.clone(),
+        call.customer_token.clone(),
+        call.session_id.clone(),
+    );
+    call.shopper.close().await;
+    call.customer.close().await;
+    let key = vitrine_engine::directory::SessionKey {
+        tenant: TenantId::new("demo"),
+        session: SessionId::new(session.clone()),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while node.state.engine.directory().get(&key).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle session stops"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Act: the next participant loads the session again.
+    let mut back = WsClient::connect(&node.api).await;
+    let welcome = back.hello(&customer_token, &session, None).await;
+
+    // Assert
+    assert_eq!(welcome.session["cart"]["lines"][0]["quantity"], 4);
+    let log = node
+        .api
+        .get(
+            &format!("/v1/sessions/{session}/events?limit=1000"),
+            node.admin(),
+        )
+        .await;
+    let caught_up = log.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "cart.updated" && e["by"].is_null())
+        .expect("a catch-up event by nobody");
+    assert_eq!(caught_up["data"]["cart"]["lines"][0]["quantity"], 4);
+    let mut shopper = WsClient::connect(&node.api).await;
+    shopper.hello(&shopper_token, &session, None).await;
+    let more = shopper
+        .command(json!({"type": "cart.add", "variant_id": demo::PLENTIFUL, "quantity": 1}))
+        .await;
+    assert!(more.ok, "the cart is editable again: {more:?}");
+    assert_eq!(more.data["cart"]["lines"][0]["quantity"], 5);
+}
+
+/// A checkout the platform committed but the session never stored shows up as the
+/// session's order on the next load, and the customer can shop on in the new cart.
+#[actix_web::test]
+async fn a_checkout_lost_to_a_crash_is_caught_up_on_the_next_load() {
+    use vitrine_persistence::model::{
+        CartId, OrderId, OrderLine, ProductId, SessionId, TenantId, VariantId,
+    };
+    use vitrine_persistence::NewOrder;
+
+    // Arrange
+    let node =
+        vitrine_tests::node::TestNode::start_with("[session]\nidle_timeout = \"1s\"\n").await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+    let added = call
+        .customer
+        .command(json!({"type": "cart.add", "variant_id": demo::PLENTIFUL, "quantity": 2}))
+        .await;
+    let cart = added.data["cart"].clone();
+    let store = node.state.engine.store().clone();
+    let unit = cart["lines"][0]["unit_price"]["amount_minor"]
+        .as_i64()
+        .unwrap();
+    let placed = store
+        .place_order(
+            &TenantId::new("demo"),
+            &NewOrder {
+                order_id: OrderId::generate(),
+                cart_id: CartId::new(cart["cart_id"].as_str().unwrap()),
+                expected_version: cart["version"].as_i64().unwrap(),
+                session_id: Some(SessionId::new(call.session_id.clone())),
+                lines: vec![OrderLine {
+                    variant_id: VariantId::new(demo::PLENTIFUL),
+                    product_id: ProductId::new(cart["lines"][0]["product_id"].as_str().unwrap()),
+                    title: "x".into(),
+                    quantity: 2,
+                    unit_price_minor: unit,
+                    line_total_minor: 2 * unit,
+                }],
+                total_minor: 2 * unit,
+                currency: "USD".into(),
+                created_at: vitrine_persistence::now(),
+            },
+        )
+        .await
+        .unwrap();
+    let (customer_token, session) = (call.customer_token.clone(), call.session_id.clone());
+    call.shopper.close().await;
+    call.customer.close().await;
+    let key = vitrine_engine::directory::SessionKey {
+        tenant: TenantId::new("demo"),
+        session: SessionId::new(session.clone()),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while node.state.engine.directory().get(&key).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle session stops"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Act
+    let mut back = WsClient::connect(&node.api).await;
+    let welcome = back.hello(&customer_token, &session, None).await;
+
+    // Assert: the order is the session's, and the cart is a fresh one.
+    assert_eq!(welcome.session["order"]["order_id"], placed.id.as_str());
+    assert_ne!(welcome.session["cart"]["cart_id"], cart["cart_id"]);
+    assert_eq!(
+        welcome.session["cart"]["lines"].as_array().unwrap().len(),
+        0
+    );
+    let again = back
+        .command(json!({"type": "cart.add", "variant_id": demo::PLENTIFUL, "quantity": 1}))
+        .await;
+    assert!(again.ok, "shopping goes on in the new cart: {again:?}");
+}

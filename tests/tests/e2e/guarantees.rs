@@ -532,3 +532,60 @@ async fn visibility_staff_only_events_never_reach_customers() {
     assert!(!kinds(&replayed).contains(&"product.searched".to_string()));
     assert!(replayed.seqs().contains(&(search_seq - 1)) || search_seq == 1);
 }
+
+/// A session has one shopper: another shopper of the tenant who joins it watches as an
+/// observer and cannot push cards or end the call.
+#[actix_web::test]
+async fn authority_a_second_shopper_joins_as_an_observer() {
+    let node = TestNode::start().await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+    let (_, other_token) = node.api.shopper(node.admin(), "Other Shopper", &[]).await;
+
+    let mut other = WsClient::connect(&node.api).await;
+    let welcome = other.hello(&other_token, &call.session_id, None).await;
+    assert_eq!(welcome.role, "observer");
+    assert_eq!(
+        other.command(push_card("mine now")).await.code(),
+        "forbidden"
+    );
+    assert_eq!(
+        other.command(json!({"type": "session.end"})).await.code(),
+        "forbidden"
+    );
+    assert!(
+        other
+            .command(json!({"type": "chat.send", "text": "watching"}))
+            .await
+            .ok
+    );
+    assert!(
+        call.shopper
+            .command(push_card("still the shopper"))
+            .await
+            .ok
+    );
+}
+
+/// One participant may hold only a few connections to a session; past the limit a new one
+/// is refused with 4429 and the others keep working.
+#[actix_web::test]
+async fn isolation_one_participant_cannot_open_unbounded_connections() {
+    let node = TestNode::start_with("[session]\nmax_connections_per_participant = 3\n").await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+    let mut extra = [
+        call.second_customer_connection(&node.api).await,
+        call.second_customer_connection(&node.api).await,
+    ];
+    let mut refused = WsClient::connect(&node.api).await;
+    let outcome = refused
+        .try_hello(&call.customer_token, &call.session_id, None)
+        .await;
+    assert_eq!(outcome.err(), Some(Some(4429)));
+    assert!(extra[0].command(json!({"type": "ping"})).await.ok);
+    assert!(
+        call.customer
+            .command(json!({"type": "chat.send", "text": "ok"}))
+            .await
+            .ok
+    );
+}

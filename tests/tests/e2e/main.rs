@@ -6,5 +6,7 @@ mod crash;
 mod flow;
 mod guarantees;
 mod http_api;
+mod openapi;
+mod operability;
 mod postgres_faults;
 mod web;

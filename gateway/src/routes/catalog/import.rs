@@ -3,8 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use vitrine_engine::commerce::import::{
     parse_shopify_csv, ImportError, ImportIssue, ImportOptions,
 };
@@ -13,19 +14,82 @@ use vitrine_engine::session::ErrorCode;
 use vitrine_persistence::model::AuditEntry;
 
 use crate::auth::Staff;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::state::AppState;
 
 /// Query of a catalog import.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Import the products without issues even if others have some.
     #[serde(default)]
     partial: bool,
 }
 
-/// Imports a catalog. By default a file with any issue changes nothing (422 with every
-/// issue listed); `?partial=true` imports the products that have none.
+/// A problem with one product of the file; that product is left out whole.
+#[derive(ToSchema)]
+#[schema(as = ImportIssue)]
+pub struct ImportIssueShape {
+    /// 1-based line where the product's record starts (the header is line 1).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The answer of a catalog import.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ImportResult)]
+pub struct Outcome {
+    /// Products created or replaced by this import.
+    pub products: u64,
+    /// Variants created or replaced by this import.
+    pub variants: u64,
+    /// Every issue found, by line.
+    #[schema(value_type = Vec<ImportIssueShape>)]
+    pub errors: Vec<ImportIssue>,
+    /// Present when nothing was imported (`422`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub error: Option<ErrorDetail>,
+}
+
+/// Imports a catalog.
+///
+/// By default a file with any issue changes nothing (422 with every issue listed);
+/// `?partial=true` imports the products that have none.
+///
+/// The body is a Shopify product CSV export, at most `catalog.import_max_bytes` (4 MiB by
+/// default). Products are created or replaced by handle; variants a product no longer
+/// lists are removed.
+#[utoipa::path(
+    post,
+    path = "/v1/catalog/import",
+    tag = "catalog",
+    operation_id = "import_catalog",
+    params(ImportQuery),
+    request_body(description = "A Shopify product CSV export; no `Content-Type` is read as CSV",
+        content(
+            (String = "text/csv"),
+            (String = "application/csv"),
+            (String = "text/plain"),
+            (String = "application/octet-stream"),
+        )
+    ),
+    security(("staff_token" = ["settings"])),
+    responses(
+        (status = 200, description = "Imported; with `partial=true`, `errors` lists what was \
+            left out", body = Outcome),
+        (status = 400, description = "Another content type, or a body that cannot be read",
+            body = ErrorBody),
+        (status = 401, description = "No staff token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "A participant token, or staff without `settings`",
+            body = ErrorBody),
+        (status = 413, description = "The file is over the limit", body = ErrorBody),
+        (status = 422, description = "Nothing was imported: the file has issues (without \
+            `partial=true`), no product is fine, or the file cannot be read", body = Outcome),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody),
+    )
+)]
 pub async fn import(
     staff: Staff,
     req: HttpRequest,
@@ -80,12 +144,15 @@ pub async fn import(
     };
 
     if !parsed.errors.is_empty() && (!query.partial || parsed.products.is_empty()) {
-        return Ok(HttpResponse::UnprocessableEntity().json(json!({
-            "products": 0,
-            "variants": 0,
-            "errors": parsed.errors,
-            "error": { "code": "invalid", "message": "the catalog has errors; nothing was imported" },
-        })));
+        return Ok(HttpResponse::UnprocessableEntity().json(Outcome {
+            products: 0,
+            variants: 0,
+            errors: parsed.errors,
+            error: Some(ErrorDetail {
+                code: ErrorCode::Invalid,
+                message: "the catalog has errors; nothing was imported".into(),
+            }),
+        }));
     }
 
     let counts = app
@@ -105,24 +172,29 @@ pub async fn import(
     app.engine.store().record_audit(&audit).await?;
     tracing::info!(tenant_id = %tenant.id, products = counts.products, variants = counts.variants,
         skipped = parsed.errors.len(), "catalog imported");
-    Ok(HttpResponse::Ok().json(json!({
-        "products": counts.products,
-        "variants": counts.variants,
-        "errors": parsed.errors,
-    })))
+    Ok(HttpResponse::Ok().json(Outcome {
+        products: counts.products,
+        variants: counts.variants,
+        errors: parsed.errors,
+        error: None,
+    }))
 }
 
 fn whole_file_error(e: &ImportError) -> HttpResponse {
     let (status, code, line) = match e {
-        ImportError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
-        ImportError::NotUtf8 { line } | ImportError::Csv { line, .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*line))
-        }
-        ImportError::MissingColumns { .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(1))
-        }
+        ImportError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, None),
+        ImportError::NotUtf8 { line } | ImportError::Csv { line, .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Invalid,
+            Some(*line),
+        ),
+        ImportError::MissingColumns { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Invalid,
+            Some(1),
+        ),
         ImportError::Empty | ImportError::UnknownCurrency { .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", None)
+            (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, None)
         }
     };
     let errors: Vec<ImportIssue> = line
@@ -132,10 +204,13 @@ fn whole_file_error(e: &ImportError) -> HttpResponse {
         })
         .into_iter()
         .collect();
-    HttpResponse::build(status).json(json!({
-        "products": 0,
-        "variants": 0,
-        "errors": errors,
-        "error": { "code": code, "message": e.to_string() },
-    }))
+    HttpResponse::build(status).json(Outcome {
+        products: 0,
+        variants: 0,
+        errors,
+        error: Some(ErrorDetail {
+            code,
+            message: e.to_string(),
+        }),
+    })
 }

@@ -1,24 +1,56 @@
 //! `GET /v1/catalog/products`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use vitrine_engine::commerce::builtin::MAX_SEARCH_RESULTS;
-use vitrine_engine::commerce::CatalogQuery;
+use vitrine_engine::commerce::{CatalogQuery, ProductCard};
 
 use crate::auth::Staff;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::Card;
 use crate::state::AppState;
 
 /// Query of a catalog search.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Words that must all appear; at most 500 characters. Empty lists everything.
+    #[param(max_length = 500)]
     q: Option<String>,
+    /// Only products of this collection (a slug).
     collection: Option<String>,
+    /// How many cards, 1 to 50; 20 by default.
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<u32>,
 }
 
+/// The answer of a catalog search.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProductSearch)]
+pub struct Found {
+    /// Cards, the caller's own collections first.
+    #[schema(value_type = Vec<Card>)]
+    pub products: Vec<ProductCard>,
+}
+
 /// Searches the catalog; the caller's own collections come first.
+#[utoipa::path(
+    get,
+    path = "/v1/catalog/products",
+    tag = "catalog",
+    operation_id = "search_products",
+    params(SearchQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "Matching product cards", body = Found),
+        (status = 400, description = "An invalid `q` or `limit`", body = ErrorBody),
+        (status = 401, description = "No staff token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "A participant token", body = ErrorBody),
+        (status = 503, description = "The store or commerce is unavailable; retry",
+            body = ErrorBody),
+    )
+)]
 pub async fn search(
     staff: Staff,
     app: web::Data<AppState>,
@@ -53,5 +85,5 @@ pub async fn search(
         )
         .await
         .map_err(|e| ApiError::from(vitrine_engine::EngineError::from(e)))?;
-    Ok(HttpResponse::Ok().json(json!({ "products": cards })))
+    Ok(HttpResponse::Ok().json(Found { products: cards }))
 }

@@ -2,18 +2,39 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use vitrine_engine::identity::Module;
 use vitrine_engine::session::SessionStatus;
 use vitrine_persistence::model::{SessionFilter, SessionId, UserId};
 
 use super::session_key;
+use super::state::SessionStateShape;
 use crate::auth::Staff;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::SessionStatusName;
 use crate::state::AppState;
 
 /// The current state of one session.
+///
+/// The same object `welcome.session` carries on the WebSocket, live or ended.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{id}",
+    tag = "sessions",
+    operation_id = "get_session",
+    params(("id" = String, Path, description = "The session")),
+    security(("staff_token" = ["video_calls"]), ("staff_token" = ["analytics"])),
+    responses(
+        (status = 200, description = "The session's state", body = SessionStateShape),
+        (status = 401, description = "No staff token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "A participant token, or staff with neither \
+            `video_calls` nor `analytics`", body = ErrorBody),
+        (status = 404, description = "No such session in the caller's tenant", body = ErrorBody),
+        (status = 503, description = "The store or session is unavailable; retry",
+            body = ErrorBody),
+    )
+)]
 pub async fn one(
     staff: Staff,
     app: web::Data<AppState>,
@@ -26,23 +47,92 @@ pub async fn one(
 }
 
 /// Filters and paging of the session list.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only sessions with this status.
+    #[param(value_type = Option<SessionStatusName>)]
     status: Option<String>,
+    /// Only sessions of this staff user.
     shopper_id: Option<String>,
+    /// The exact session id, or part of the customer's name (any case); at most 200
+    /// characters.
+    #[param(max_length = 200)]
     q: Option<String>,
+    /// Created at or after this time.
     from: Option<DateTime<Utc>>,
+    /// Created before this time.
     to: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200; 50 by default.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+/// One session in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SessionSummary)]
+pub struct Listed {
+    /// Session id.
+    #[schema(value_type = String)]
+    pub session_id: SessionId,
+    /// Where the session is in its life.
+    #[schema(value_type = SessionStatusName)]
+    pub status: String,
+    /// The assigned staff user, or `null`.
+    #[schema(value_type = Option<String>, required = true)]
+    pub shopper_id: Option<UserId>,
+    /// The customer's display name.
+    pub customer_name: String,
+    /// Seq of the last event.
+    pub seq: u64,
+    /// When the session was requested.
+    pub created_at: DateTime<Utc>,
+    /// When the call went live, or `null`.
+    #[schema(required = true)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the session ended or was cancelled, or `null`.
+    #[schema(required = true)]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// A page of the session list.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SessionPage)]
+pub struct Page {
+    /// Newest first.
+    pub sessions: Vec<Listed>,
+    /// Pass as `cursor` for the next page; set only when this page is full.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
 }
 
 /// Default and largest page of the session list.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
-/// A page of sessions, newest first. Staff with `analytics` list anything; staff with
-/// only `video_calls` list the requested queue or their own sessions.
+/// A page of sessions, newest first.
+///
+/// Staff with `analytics` list anything; staff with only `video_calls` (shoppers) list the
+/// requested queue (`status=requested` without `shopper_id`) or their own sessions
+/// (`shopper_id=<their own user id>`).
+#[utoipa::path(
+    get,
+    path = "/v1/sessions",
+    tag = "sessions",
+    operation_id = "list_sessions",
+    params(ListQuery),
+    security(("staff_token" = ["analytics"]), ("staff_token" = ["video_calls"])),
+    responses(
+        (status = 200, description = "A page of sessions", body = Page),
+        (status = 400, description = "An invalid filter, limit or cursor", body = ErrorBody),
+        (status = 401, description = "No staff token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "A participant token, or a list that needs `analytics`",
+            body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody),
+    )
+)]
 pub async fn list(
     staff: Staff,
     app: web::Data<AppState>,
@@ -102,22 +192,23 @@ pub async fn list(
             })
         })
         .flatten();
-    let sessions: Vec<_> = rows
+    let sessions = rows
         .into_iter()
-        .map(|s| {
-            json!({
-                "session_id": s.row.id,
-                "status": s.row.status,
-                "shopper_id": s.row.shopper_id,
-                "customer_name": s.customer_name,
-                "seq": s.row.seq,
-                "created_at": s.row.created_at,
-                "started_at": s.row.started_at,
-                "ended_at": s.row.ended_at,
-            })
+        .map(|s| Listed {
+            session_id: s.row.id,
+            status: s.row.status,
+            shopper_id: s.row.shopper_id,
+            customer_name: s.customer_name,
+            seq: s.row.seq,
+            created_at: s.row.created_at,
+            started_at: s.row.started_at,
+            ended_at: s.row.ended_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "sessions": sessions, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(Page {
+        sessions,
+        next_cursor,
+    }))
 }
 
 fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, SessionId), ApiError> {

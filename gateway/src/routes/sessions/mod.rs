@@ -3,6 +3,7 @@
 pub mod get;
 pub mod log;
 pub mod post;
+pub mod state;
 
 use vitrine_engine::directory::SessionKey;
 use vitrine_persistence::model::SessionId;
