@@ -8,7 +8,8 @@
 //! Run: `cargo bench -p vitrine-persistence --bench append_throughput`
 //! Options (environment): `BENCH_WRITERS` (default 256), `BENCH_SECONDS` (default 5),
 //! `BENCH_POSTGRES_URL` (default the local server), `BENCH_ONLY` (`sqlite` or `postgres`),
-//! `BENCH_WINDOWS` (commit windows to try, default `0`), `BENCH_MAX_BATCH` (default 512).
+//! `BENCH_WINDOWS` (commit windows to try, default `0`), `BENCH_MAX_BATCH` (default 512),
+//! `BENCH_COMMITTERS` (Postgres groups in flight at once, default the store's default).
 
 #![allow(missing_docs)]
 #![allow(clippy::print_stdout)] // The report is printed for the person running the bench.
@@ -205,6 +206,7 @@ fn main() {
                 options.group_commit = *group;
                 options.pool_size = 8;
                 options.threads = 2;
+                options.committers = env_or("BENCH_COMMITTERS", options.committers);
                 let store: Arc<dyn Store> =
                     Arc::new(PgStore::connect(&options).await.expect("postgres"));
                 let sessions = prepare(&store, writers).await;
