@@ -107,23 +107,27 @@ pub struct CreatedSession {
     pub customer: ParticipantInfo,
 }
 
-/// Longest customer name, in characters.
-const MAX_NAME_CHARS: usize = 200;
 /// Largest session context, in bytes of JSON.
 const MAX_CONTEXT_BYTES: usize = 4096;
+/// How far ahead a call may be booked.
+const MAX_BOOKING_AHEAD_DAYS: i64 = 366;
+/// How far in the past a booking time may be (clocks differ) and still mean "now".
+const BOOKING_CLOCK_SLACK_SECONDS: i64 = 300;
 
 fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
     let c = &req.customer;
-    let name = c.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(EngineError::Invalid(
-            "customer.name must be 1 to 200 characters".into(),
-        ));
-    }
+    crate::text::display_name("customer.name", &c.name).map_err(EngineError::Invalid)?;
     if let Some(email) = &c.email {
-        if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
+        crate::text::email("customer.email", email).map_err(EngineError::Invalid)?;
+    }
+    if let Some(at) = req.scheduled_for {
+        let now = chrono::Utc::now();
+        if at < now - chrono::Duration::seconds(BOOKING_CLOCK_SLACK_SECONDS) {
+            return Err(EngineError::Invalid("scheduled_for is in the past".into()));
+        }
+        if at > now + chrono::Duration::days(MAX_BOOKING_AHEAD_DAYS) {
             return Err(EngineError::Invalid(
-                "customer.email is not an email address".into(),
+                "scheduled_for is more than a year ahead".into(),
             ));
         }
     }
@@ -211,7 +215,7 @@ impl Engine {
         let customer = Customer {
             id: CustomerId::generate(),
             name: req.customer.name.trim().to_owned(),
-            email: req.customer.email.clone(),
+            email: req.customer.email.as_deref().map(|e| e.trim().to_owned()),
             phone: req.customer.phone.clone(),
             locale: req.customer.locale.clone(),
         };

@@ -20,6 +20,7 @@ pub mod events;
 pub mod identity;
 pub mod metrics;
 pub mod session;
+pub mod text;
 pub mod wire;
 
 pub use engine::{CreatedSession, CustomerDetails, Engine, EngineError, SessionRequest};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use vitrine_persistence::model::{ParticipantId, StoredEvent};
+use vitrine_persistence::model::{NewEvent, ParticipantId, StoredEvent};
 
 use crate::events::SessionEvent;
 use crate::identity::Role;
@@ -40,6 +40,28 @@ pub fn event_frame(e: &SessionEvent) -> Arc<str> {
     })
 }
 
+/// The stored form of an event just applied, and its `event` frame, from one encoding of
+/// its data (the data is the costly part: a shared card carries the whole card).
+pub fn stored_and_frame(e: &SessionEvent) -> (NewEvent, Arc<str>) {
+    let data = e.body.data();
+    let kind = e.body.kind();
+    let frame = encode(&EventFrame {
+        r#type: "event",
+        seq: e.seq,
+        at: &e.at,
+        kind,
+        by: e.by.as_ref(),
+        data: &data,
+    });
+    let stored = NewEvent {
+        kind: kind.to_owned(),
+        at: e.at,
+        by: e.by.clone(),
+        data,
+    };
+    (stored, frame)
+}
+
 /// The `event` frame of an event read back from the log.
 pub fn stored_event_frame(e: &StoredEvent) -> Arc<str> {
     encode(&EventFrame {
@@ -70,4 +92,25 @@ pub fn welcome_frame(participant: &ParticipantId, role: Role, view: &SessionView
         seq: view.seq,
         session: view,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventBody;
+
+    #[test]
+    fn the_shared_encoding_matches_the_separate_ones() {
+        let event = SessionEvent {
+            seq: 9,
+            at: vitrine_persistence::now(),
+            by: Some(ParticipantId::new("par_1")),
+            body: EventBody::ChatMessage {
+                text: "¿talla M? 👗".into(),
+            },
+        };
+        let (stored, frame) = stored_and_frame(&event);
+        assert_eq!(frame, event_frame(&event));
+        assert_eq!(stored, event.to_new_event());
+    }
 }

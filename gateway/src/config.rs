@@ -49,6 +49,8 @@ pub struct Settings {
     /// How long a stopping node waits for open work.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Record metrics for `/metrics`. Off only to measure what recording costs.
+    pub metrics: bool,
 }
 
 /// WebSocket connection limits.
@@ -210,6 +212,7 @@ struct Defaults {
     tokens: TokenSettings,
     catalog: CatalogSettings,
     shutdown_timeout: &'static str,
+    metrics: bool,
 }
 
 #[derive(Serialize)]
@@ -257,6 +260,7 @@ impl Settings {
             tokens: TokenSettings::default(),
             catalog: CatalogSettings::default(),
             shutdown_timeout: "10s",
+            metrics: true,
         }))
     }
 

@@ -101,7 +101,9 @@ impl Application {
             stopping: tokio::sync::watch::channel(false).0,
         });
         // The metrics recorder must exist before the first request records anything.
-        crate::telemetry::metrics();
+        if state.settings.metrics {
+            crate::telemetry::metrics();
+        }
 
         let data = state.clone();
         let send_buffer = state.settings.ws.send_buffer_bytes;

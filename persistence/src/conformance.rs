@@ -69,6 +69,7 @@ macro_rules! store_conformance {
             identity::the_audit_log_reads_newest_first,
             catalog::importing_products_stores_them_with_their_variants,
             catalog::reimporting_a_product_replaces_its_fields_and_drops_unlisted_variants,
+            catalog::variant_owners_name_the_product_of_each_known_variant,
             catalog::search_matches_only_products_with_every_term,
             catalog::search_filters_by_collection,
             catalog::search_ranks_preferred_collections_first_within_the_limit,

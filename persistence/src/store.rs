@@ -156,6 +156,13 @@ pub trait Store: Send + Sync + 'static {
         variant: &VariantId,
     ) -> Result<Option<Product>, StoreError>;
 
+    /// The product each of `variants` belongs to, for those that exist (in no order).
+    async fn variant_owners(
+        &self,
+        tenant: &TenantId,
+        variants: &[VariantId],
+    ) -> Result<Vec<(VariantId, ProductId)>, StoreError>;
+
     /// Searches the catalog; products in `preferred` collections come first.
     async fn search_products(
         &self,

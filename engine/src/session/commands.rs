@@ -447,19 +447,10 @@ pub(crate) fn plan(
                 ))
             }))
         }
-        SendChat { text } => {
-            if text.trim().is_empty() {
-                return Plan::Reply(CommandReply::failed(CommandError::invalid(
-                    "text must not be empty",
-                )));
-            }
-            if too_long(&text, MAX_CHAT_CHARS) {
-                return Plan::Reply(CommandReply::failed(CommandError::invalid(
-                    "text is longer than 4000 characters",
-                )));
-            }
-            Plan::Events(vec![EventBody::ChatMessage { text }], json!({}))
-        }
+        SendChat { text } => match crate::text::chat(&text, MAX_CHAT_CHARS) {
+            Ok(text) => Plan::Events(vec![EventBody::ChatMessage { text }], json!({})),
+            Err(message) => Plan::Reply(CommandReply::failed(CommandError::invalid(&message))),
+        },
         GiveConsent { kind } => {
             let given = state
                 .consents

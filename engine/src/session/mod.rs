@@ -42,7 +42,7 @@ use crate::directory::{LocalDirectory, SessionKey};
 use crate::events::{EventBody, ParticipantInfo, SessionEvent};
 use crate::identity::Role;
 use crate::metrics as m;
-use crate::wire::{event_frame, welcome_frame};
+use crate::wire::{event_frame, stored_and_frame, welcome_frame};
 
 pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
 pub use load::{load_state, LoadError};
@@ -535,12 +535,15 @@ impl LiveSession {
             return;
         };
         self.busy = true;
+        // Each event's data is encoded once, for the store and for its frame; the frames
+        // wait here until the append succeeds.
+        let (stored, frames): (Vec<_>, Vec<_>) = events.iter().map(|e| stored_and_frame(e)).unzip();
         let batch = AppendBatch {
             tenant_id: self.key.tenant.clone(),
             session_id: self.key.session.clone(),
             expected_seq: first.seq - 1,
             epoch: self.epoch,
-            events: events.iter().map(|e| e.to_new_event()).collect(),
+            events: stored,
             patch: patch_for(events.iter().copied()),
             commands: group.iter().filter_map(|p| p.command.clone()).collect(),
         };
@@ -561,27 +564,29 @@ impl LiveSession {
             .into_actor(self)
             .map(move |result, act, ctx| {
                 act.busy = false;
-                act.finish(group, result, ctx);
+                act.finish(group, frames, result, ctx);
                 act.pump(ctx);
             })
             .spawn(ctx);
     }
 
+    /// Settles a group once its append ended; `frames` are the events' frames, in order.
     fn finish(
         &mut self,
         group: Vec<Pending>,
+        frames: Vec<Arc<str>>,
         result: Result<(), AppendError>,
         ctx: &mut Context<Self>,
     ) {
         let error = match result {
             Ok(()) => {
-                let stored: usize = group.iter().map(|p| p.events.len()).sum();
                 metrics::counter!(m::EVENTS_APPENDED, "tenant" => self.key.tenant.to_string())
-                    .increment(stored as u64);
+                    .increment(frames.len() as u64);
+                let mut frames = frames.into_iter();
                 for pending in group {
                     self.unsnapshotted += pending.events.len() as u64;
-                    for event in &pending.events {
-                        self.fan_out(event, pending.staged);
+                    for (event, frame) in pending.events.iter().zip(frames.by_ref()) {
+                        self.fan_out_frame(event.body.kind(), frame, pending.staged);
                     }
                     self.complete(pending.completion, ctx);
                 }
@@ -679,7 +684,7 @@ impl LiveSession {
             .as_ref()
             .is_some_and(|e| matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal));
         if !transient {
-            self.replies.insert(key, reply.clone());
+            self.replies.insert(key, reply);
         }
     }
 
@@ -694,8 +699,13 @@ impl LiveSession {
 
     /// Sends a stored event to every connection allowed to see it.
     fn fan_out(&mut self, event: &SessionEvent, staged: Instant) {
-        let frame = event_frame(event);
-        let staff_only = EventBody::is_staff_only_kind(event.body.kind());
+        self.fan_out_frame(event.body.kind(), event_frame(event), staged);
+    }
+
+    /// Sends the frame of a stored event of `kind` to every connection allowed to see it;
+    /// every recipient shares the one encoded frame.
+    fn fan_out_frame(&mut self, kind: &str, frame: Arc<str>, staged: Instant) {
+        let staff_only = EventBody::is_staff_only_kind(kind);
         let mut dropped = Vec::new();
         for (id, conn) in &self.conns {
             if staff_only && !conn.caller.role.is_staff() {

@@ -63,16 +63,35 @@ pub enum ServerFrame {
     },
 }
 
+/// A `reply` frame borrowing its reply, so encoding it copies nothing first. Its fields
+/// and their order are those of [`ServerFrame::Reply`].
+#[derive(Serialize)]
+struct ReplyFrame<'a> {
+    r#type: &'static str,
+    id: &'a str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a CommandError>,
+}
+
 /// The `reply` frame for a command.
 pub fn reply_frame(id: &str, reply: &CommandReply) -> Arc<str> {
-    let frame = ServerFrame::Reply {
-        id: id.to_owned(),
+    let frame = ReplyFrame {
+        r#type: "reply",
+        id,
         ok: reply.ok,
         seq: reply.seq,
-        data: reply.data.clone(),
-        error: reply.error.clone(),
+        data: reply.data.as_ref(),
+        error: reply.error.as_ref(),
     };
-    encode(&frame)
+    // unwrap: a reply holds strings, numbers and JSON values, which always encode.
+    serde_json::to_string(&frame)
+        .expect("reply frames always encode")
+        .into()
 }
 
 /// The `error` frame.
@@ -87,4 +106,32 @@ fn encode(frame: &ServerFrame) -> Arc<str> {
     serde_json::to_string(frame)
         .expect("server frames always encode")
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_frame_reads_back_as_the_reply_it_encodes() {
+        let reply = CommandReply::ok(Some(3), serde_json::json!({"card": {"title": "Robe"}}));
+        let frame = reply_frame("c-1", &reply);
+        let back: ServerFrame = serde_json::from_str(&frame).unwrap();
+        assert_eq!(
+            back,
+            ServerFrame::Reply {
+                id: "c-1".into(),
+                ok: true,
+                seq: Some(3),
+                data: reply.data,
+                error: None,
+            }
+        );
+        let failed = CommandReply::failed(CommandError::new(ErrorCode::Invalid, "no"));
+        let text = reply_frame("c-2", &failed);
+        assert_eq!(
+            &*text,
+            r#"{"type":"reply","id":"c-2","ok":false,"error":{"code":"invalid","message":"no"}}"#
+        );
+    }
 }

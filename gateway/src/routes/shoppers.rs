@@ -123,14 +123,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Module::Settings)?;
     let body = body.into_inner();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name must be 1 to 200 characters"));
-    }
-    let email = body.email.trim().to_lowercase();
-    if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-        return Err(ApiError::invalid("email is not an email address"));
-    }
+    let name = vitrine_engine::text::display_name("name", &body.name).map_err(ApiError::invalid)?;
+    let email = vitrine_engine::text::email("email", &body.email)
+        .map_err(ApiError::invalid)?
+        .to_lowercase();
     if body.collections.len() > MAX_COLLECTIONS
         || body
             .collections

@@ -144,6 +144,49 @@ pub(crate) async fn reimporting_a_product_replaces_its_fields_and_drops_unlisted
     assert_eq!(renamed, set(&["prd_tee"]));
 }
 
+pub(crate) async fn variant_owners_name_the_product_of_each_known_variant(store: Arc<dyn Store>) {
+    // Arrange: two products, and a variant of the same id in another tenant.
+    let tenant = given_tenant(&*store, "ten_a").await;
+    let other = given_tenant(&*store, "ten_b").await;
+    let tee = product(
+        "prd_tee",
+        "Tee",
+        &["tops"],
+        vec![variant("TEE-S", 1_000, None), variant("TEE-M", 1_000, None)],
+    );
+    let mug = product("prd_mug", "Taza ☕", &[], vec![variant("MUG-1", 800, None)]);
+    store
+        .import_products(&tenant, &[tee, mug])
+        .await
+        .expect("import");
+    let elsewhere = product("prd_x", "X", &[], vec![variant("NEW-1", 1, None)]);
+    store
+        .import_products(&other, &[elsewhere])
+        .await
+        .expect("import");
+
+    // Act
+    let ids: Vec<VariantId> = ["TEE-M", "MUG-1", "NEW-1", "NONE"]
+        .into_iter()
+        .map(VariantId::new)
+        .collect();
+    let mut owners = store.variant_owners(&tenant, &ids).await.expect("read");
+    owners.sort();
+
+    // Assert: only this tenant's variants, each with its product.
+    assert_eq!(
+        owners,
+        vec![
+            (VariantId::new("MUG-1"), ProductId::new("prd_mug")),
+            (VariantId::new("TEE-M"), ProductId::new("prd_tee")),
+        ]
+    );
+    assert_eq!(
+        store.variant_owners(&tenant, &[]).await.expect("read"),
+        vec![]
+    );
+}
+
 /// A small catalog with Unicode-heavy titles.
 fn unicode_catalog() -> Vec<Product> {
     vec![

@@ -178,6 +178,32 @@ pub(crate) async fn product(
     load_product(&client, &tenant, &id).await
 }
 
+pub(crate) async fn variant_owners(
+    pool: Pool,
+    tenant: TenantId,
+    variants: Vec<VariantId>,
+) -> Result<Vec<(VariantId, ProductId)>, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let ids: Vec<&str> = variants.iter().map(VariantId::as_str).collect();
+    let rows = client
+        .query(
+            "SELECT variant_id, product_id FROM variants
+             WHERE tenant_id = $1 AND variant_id = ANY($2)",
+            &[&tenant.as_str(), &ids],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                VariantId::new(r.get::<_, String>(0)),
+                ProductId::new(r.get::<_, String>(1)),
+            )
+        })
+        .collect())
+}
+
 pub(crate) async fn product_of_variant(
     pool: Pool,
     tenant: TenantId,

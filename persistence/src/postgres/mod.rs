@@ -509,6 +509,17 @@ impl Store for PgStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.variant_owners")]
+    async fn variant_owners(
+        &self,
+        tenant: &TenantId,
+        variants: &[VariantId],
+    ) -> Result<Vec<(VariantId, ProductId)>, StoreError> {
+        let (tenant, variants) = (tenant.clone(), variants.to_vec());
+        self.run(|pool| catalog::variant_owners(pool, tenant, variants))
+            .await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, name = "store.search_products")]
     async fn search_products(
         &self,

@@ -199,6 +199,27 @@ pub(crate) fn product_of_variant(
     }
 }
 
+pub(crate) fn variant_owners(
+    conn: &Connection,
+    tenant: &TenantId,
+    variants: &[VariantId],
+) -> Result<Vec<(VariantId, ProductId)>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT product_id FROM variants WHERE tenant_id = ?1 AND variant_id = ?2")
+        .map_err(sql_error)?;
+    let mut owners = Vec::new();
+    for variant in variants {
+        let owner: Option<String> = st
+            .query_row([tenant.as_str(), variant.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(sql_error)?;
+        if let Some(owner) = owner {
+            owners.push((variant.clone(), ProductId::new(owner)));
+        }
+    }
+    Ok(owners)
+}
+
 pub(crate) fn search_products(
     conn: &Connection,
     tenant: &TenantId,

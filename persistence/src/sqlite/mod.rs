@@ -379,6 +379,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "store.variant_owners")]
+    async fn variant_owners(
+        &self,
+        tenant: &TenantId,
+        variants: &[VariantId],
+    ) -> Result<Vec<(VariantId, ProductId)>, StoreError> {
+        let (tenant, variants) = (tenant.clone(), variants.to_vec());
+        self.readers
+            .read(move |c| catalog::variant_owners(c, &tenant, &variants))
+            .await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, name = "store.search_products")]
     async fn search_products(
         &self,

@@ -312,6 +312,57 @@ async fn a_duplicate_variant_is_refused_on_the_line_of_the_repeat() {
     assert!(message.contains("line 2"), "{message}");
 }
 
+/// A SKU that the catalog has on another product is not taken from that product unless
+/// the file lists that product too; the refusal names the line and the owner.
+#[actix_web::test]
+async fn a_sku_of_another_product_moves_only_when_both_products_are_in_the_file() {
+    // Arrange: a mug with SKU MUG-BLUE.
+    let node = TestNode::start().await;
+    let mug = product(
+        "taza-azul",
+        "Taza Azul ☕",
+        &[("Azul", "MUG-BLUE", "12.00")],
+    );
+    let first = import(&node, "", csv(&[mug])).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+
+    // Act: a file whose only other product claims MUG-BLUE.
+    let thief = product(
+        "cuenco",
+        "Cuenco",
+        &[("Azul", "BOWL-1", "8.00"), ("Grande", "MUG-BLUE", "9.00")],
+    );
+    let plate = product("plato", "Plato", &[("Único", "PLATE-1", "7.00")]);
+    let refused = import(&node, "", csv(&[plate.clone(), thief.clone()])).await;
+    let partial = import(&node, "?partial=true", csv(&[plate.clone(), thief.clone()])).await;
+
+    // Assert: refused whole, then with `partial` everything but the claiming product.
+    assert_error(&refused, 422, "invalid");
+    let errors = refused.body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["line"], 4, "the line of the MUG-BLUE row");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("MUG-BLUE") && message.contains("taza-azul"),
+        "{message}"
+    );
+    assert_eq!(partial.status, StatusCode::OK, "{:?}", partial.body);
+    assert_eq!(partial.body["products"], 1, "{:?}", partial.body);
+    assert_eq!(partial.body["errors"].as_array().unwrap().len(), 1);
+    let mugs = search(&node.api, node.admin(), "Taza Azul").await;
+    assert_eq!(variant_ids(&mugs[0]), ["MUG-BLUE"], "the mug kept its SKU");
+    assert!(search(&node.api, node.admin(), "Cuenco").await.is_empty());
+
+    // Act and assert: with both products in one file, the SKU moves.
+    let mug_without = product("taza-azul", "Taza Azul ☕", &[("Roja", "MUG-RED", "12.00")]);
+    let moved = import(&node, "", csv(&[mug_without, thief])).await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let bowls = search(&node.api, node.admin(), "Cuenco").await;
+    assert_eq!(variant_ids(&bowls[0]), ["BOWL-1", "MUG-BLUE"]);
+    let mugs = search(&node.api, node.admin(), "Taza Azul").await;
+    assert_eq!(variant_ids(&mugs[0]), ["MUG-RED"]);
+}
+
 /// A 10 MB upload is refused with 413 `too_large` and changes nothing.
 #[actix_web::test]
 async fn a_ten_megabyte_file_is_refused_as_too_large() {

@@ -328,6 +328,7 @@ async fn bad_input_is_refused_without_disturbing_the_session() {
         json!({"id": "b10", "type": "consent.give", "kind": "everything"}),
         json!({"id": "b11", "type": "media.produce", "transport_id": "t"}),
         json!({"id": "b12", "type": "hello", "token": "x", "session_id": "y"}),
+        json!({"id": "b13", "type": "chat.send", "text": "ding\u{0007}\u{001b}[2J"}),
     ];
     for case in cases {
         let id = case["id"].as_str().unwrap().to_owned();
@@ -341,7 +342,7 @@ async fn bad_input_is_refused_without_disturbing_the_session() {
         assert_eq!(r.code(), "invalid", "{case}: {r:?}");
     }
     // A hostile but valid message is simply chat.
-    let hostile = "<script>alert(1)</script>\u{202e}gnp.exe 🧨 \u{0007}";
+    let hostile = "<script>alert(1)</script>\u{202e}gnp.exe 🧨\n\t'; DROP TABLE events; --";
     assert!(
         c.command(json!({"type": "chat.send", "text": hostile}))
             .await

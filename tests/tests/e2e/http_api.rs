@@ -268,6 +268,35 @@ async fn bad_session_requests_are_refused_and_unicode_names_are_fine() {
             json!({"customer": {"name": "Ada", "email": "a da@x.test"}}),
         ),
         (
+            "email only an at sign",
+            json!({"customer": {"name": "Ada", "email": "@"}}),
+        ),
+        (
+            "email without a domain",
+            json!({"customer": {"name": "Ada", "email": "ada@"}}),
+        ),
+        (
+            "email with a header after it",
+            json!({"customer": {"name": "Ada", "email": "ada@x.test\nBcc: b@y.test"}}),
+        ),
+        (
+            "name that fakes a transcript line",
+            json!({"customer": {"name": "Ada\n[2026-12-04T10:00:00Z] Marta (shopper): pay here"}}),
+        ),
+        (
+            "name with a direction override",
+            json!({"customer": {"name": "\u{202E}adA"}}),
+        ),
+        ("name with a NUL", json!({"customer": {"name": "Ada\u{0}"}})),
+        (
+            "booking in the past",
+            json!({"customer": {"name": "Ada"}, "scheduled_for": "2020-01-01T10:00:00Z"}),
+        ),
+        (
+            "booking years ahead",
+            json!({"customer": {"name": "Ada"}, "scheduled_for": "2099-01-01T10:00:00Z"}),
+        ),
+        (
             "bad phone",
             json!({"customer": {"name": "Ada", "phone": "call me"}}),
         ),
@@ -840,6 +869,18 @@ async fn the_transcript_lists_the_chat_as_text_and_json() {
         ("Zoë", "customer", "Un reloj ⌚ para mi padre"),
         ("Marta Ruiz", "shopper", "Mira este: <b>Meridian</b> & más"),
     ];
+    // A message cannot fake a line of the text transcript, nor carry other controls.
+    let forged = customer
+        .command(json!({
+            "type": "chat.send",
+            "text": "ok\n[2026-12-04T10:00:00Z] Marta Ruiz (shopper): pay at evil.example\r\nthanks"
+        }))
+        .await;
+    assert!(forged.ok, "{forged:?}");
+    let bell = customer
+        .command(json!({"type": "chat.send", "text": "ding\u{7}\u{1b}[2J"}))
+        .await;
+    assert_eq!(bell.code(), "invalid", "{bell:?}");
     for (_, role, text) in lines {
         let client = if role == "shopper" {
             &mut staff
@@ -872,7 +913,17 @@ async fn the_transcript_lists_the_chat_as_text_and_json() {
     // Assert.
     assert_eq!(text.status, StatusCode::OK, "{:?}", text.body);
     let body = text.body.as_str().expect("a text body");
-    let got: Vec<&str> = body.lines().collect();
+    let all: Vec<&str> = body.lines().collect();
+    assert!(all[0].ends_with("] Zoë (customer): ok"), "{body}");
+    assert_eq!(
+        all[1..3],
+        [
+            "    [2026-12-04T10:00:00Z] Marta Ruiz (shopper): pay at evil.example",
+            "    thanks"
+        ],
+        "{body}"
+    );
+    let got: Vec<&str> = all[3..].to_vec();
     assert_eq!(got.len(), lines.len(), "{body}");
     for (line, (name, role, chat)) in got.iter().zip(lines) {
         assert!(line.starts_with('['), "{line}");
@@ -885,8 +936,13 @@ async fn the_transcript_lists_the_chat_as_text_and_json() {
     assert_eq!(as_json.status, StatusCode::OK, "{:?}", as_json.body);
     assert_eq!(as_json.body["session_id"], session_id);
     let messages = as_json.body["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), lines.len());
-    for (m, (name, role, chat)) in messages.iter().zip(lines) {
+    assert_eq!(messages.len(), lines.len() + 1);
+    assert_eq!(
+        messages[0]["text"],
+        "ok\n[2026-12-04T10:00:00Z] Marta Ruiz (shopper): pay at evil.example\nthanks",
+        "line breaks are kept, normalised to \\n"
+    );
+    for (m, (name, role, chat)) in messages[1..].iter().zip(lines) {
         assert_eq!(m["name"], name);
         assert_eq!(m["role"], role);
         assert_eq!(m["text"], chat);
@@ -1018,6 +1074,8 @@ async fn bad_invitations_are_refused() {
         json!({"role": "observer"}),
         json!({"role": "observer", "name": ""}),
         json!({"role": "observer", "name": "x".repeat(201)}),
+        json!({"role": "observer", "name": "Guest\r\nShopper"}),
+        json!({"role": "observer", "name": "\u{2067}Guest"}),
         json!({"name": "No Role"}),
     ] {
         assert_error(&api.post(&path, &shopper, body).await, 400, "invalid");
@@ -1127,6 +1185,15 @@ async fn shoppers_are_created_listed_and_validated() {
             "long name",
             json!({"name": "n".repeat(201), "email": "long@example.test"}),
         ),
+        (
+            "name on two lines",
+            json!({"name": "Ana\nAdmin", "email": "two@example.test"}),
+        ),
+        (
+            "name with an escape sequence",
+            json!({"name": "Ana\u{1b}[31m", "email": "esc@example.test"}),
+        ),
+        ("email only an at sign", json!({"name": "A", "email": "@"})),
         (
             "unknown role",
             json!({"name": "A", "email": "w@example.test", "roles": ["wizard"]}),

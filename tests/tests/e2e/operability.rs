@@ -32,6 +32,25 @@ fn value(samples: &[(String, f64)], name: &str, labels: &[&str]) -> f64 {
 
 /// After a scripted session, `/metrics` has every metric with plausible values, and
 /// promtool (when installed) accepts the exposition.
+/// With `metrics = false` the node runs sessions as usual and `/metrics` says it is off.
+#[actix_web::test]
+async fn a_node_with_metrics_off_serves_calls_and_answers_404_for_metrics() {
+    let node = TestNode::start_with("metrics = false").await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+    assert!(call.shopper.command(push_card("off")).await.ok);
+
+    let answer = node
+        .api
+        .call(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(
+        answer.body["error"]["code"], "not_found",
+        "{:?}",
+        answer.body
+    );
+}
+
 #[actix_web::test]
 async fn metrics_after_a_session_cover_sessions_commands_fanout_and_commits() {
     // Arrange and act: a call with cards, cart, chat, and a bad command.

@@ -89,6 +89,32 @@ pub struct ParsedCatalog {
     pub errors: Vec<ImportIssue>,
     /// Variants across `products`.
     pub variant_count: usize,
+    /// The line of each variant of `products` (its SKU's line, or its product's first
+    /// line for variants without a SKU), by variant id.
+    pub variant_lines: HashMap<String, u64>,
+}
+
+impl ParsedCatalog {
+    /// Leaves out the products named in `issues` (issues found after parsing, such as a
+    /// SKU owned by a product the file does not list) and records the issues.
+    pub fn exclude(&mut self, issues: Vec<(ProductId, ImportIssue)>) {
+        if issues.is_empty() {
+            return;
+        }
+        let gone: HashSet<&ProductId> = issues.iter().map(|(p, _)| p).collect();
+        self.products.retain(|p| !gone.contains(&p.id));
+        self.variant_count = self.products.iter().map(|p| p.variants.len()).sum();
+        let kept: HashSet<&str> = self
+            .products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| v.id.as_str()))
+            .collect();
+        self.variant_lines
+            .retain(|id, _| kept.contains(id.as_str()));
+        self.errors
+            .extend(issues.into_iter().map(|(_, issue)| issue));
+        self.errors.sort_by_key(|issue| issue.line);
+    }
 }
 
 /// A problem with one line of the file; the product it belongs to is left out.
@@ -170,11 +196,22 @@ pub fn parse_shopify_csv(
         products: Vec::new(),
         errors: rows.issues.clone(),
         variant_count: 0,
+        variant_lines: HashMap::new(),
     };
     for group in &rows.groups {
         match build_product(group, &rows, exponent) {
             Ok(product) => {
                 catalog.variant_count += product.variants.len();
+                let first_line = group.rows.first().map_or(0, |row| row.line);
+                for v in &product.variants {
+                    let line = v
+                        .sku
+                        .as_ref()
+                        .and_then(|sku| rows.skus.get(sku))
+                        .copied()
+                        .unwrap_or(first_line);
+                    catalog.variant_lines.insert(v.id.as_str().to_owned(), line);
+                }
                 catalog.products.push(product);
             }
             Err(issues) => catalog.errors.extend(issues),

@@ -1,5 +1,7 @@
 //! `POST /v1/catalog/import`: a Shopify product CSV.
 
+use std::collections::{HashMap, HashSet};
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -7,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use vitrine_engine::commerce::import::{
-    parse_shopify_csv, ImportError, ImportIssue, ImportOptions,
+    parse_shopify_csv, ImportError, ImportIssue, ImportOptions, ParsedCatalog,
 };
 use vitrine_engine::identity::Module;
 use vitrine_engine::session::ErrorCode;
-use vitrine_persistence::model::AuditEntry;
+use vitrine_persistence::model::{AuditEntry, ProductId, TenantId, VariantId};
 
 use crate::auth::Staff;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
@@ -138,10 +140,16 @@ pub async fn import(
         currency: tenant.currency.clone(),
         max_bytes: max,
     };
-    let parsed = match parse_shopify_csv(&bytes, &options) {
+    // Parsing a large file takes a while: keep it off the HTTP worker.
+    let parsed = web::block(move || parse_shopify_csv(&bytes, &options))
+        .await
+        .map_err(ApiError::internal)?;
+    let mut parsed = match parsed {
         Ok(parsed) => parsed,
         Err(e) => return Ok(whole_file_error(&e)),
     };
+    let moved = moved_variants(&app, &tenant.id, &parsed).await?;
+    parsed.exclude(moved);
 
     if !parsed.errors.is_empty() && (!query.partial || parsed.products.is_empty()) {
         return Ok(HttpResponse::UnprocessableEntity().json(Outcome {
@@ -178,6 +186,54 @@ pub async fn import(
         errors: parsed.errors,
         error: None,
     }))
+}
+
+/// Variants the file gives to a product while the catalog has them on another product
+/// that the file does not list: importing them would take them silently from that
+/// product. Moving a SKU needs both products in one file.
+// Limitation: the check reads before the import writes, so two imports at the same time
+// could still move a SKU between them; imports are rare staff actions.
+async fn moved_variants(
+    app: &AppState,
+    tenant: &TenantId,
+    parsed: &ParsedCatalog,
+) -> Result<Vec<(ProductId, ImportIssue)>, ApiError> {
+    let ids: Vec<VariantId> = parsed
+        .products
+        .iter()
+        .flat_map(|p| p.variants.iter().map(|v| v.id.clone()))
+        .collect();
+    let owners: HashMap<VariantId, ProductId> = app
+        .engine
+        .store()
+        .variant_owners(tenant, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let listed: HashSet<&ProductId> = parsed.products.iter().map(|p| &p.id).collect();
+    let mut issues = Vec::new();
+    for product in &parsed.products {
+        for v in &product.variants {
+            let Some(owner) = owners.get(&v.id) else {
+                continue;
+            };
+            if owner != &product.id && !listed.contains(owner) {
+                let line = parsed
+                    .variant_lines
+                    .get(v.id.as_str())
+                    .copied()
+                    .unwrap_or(0);
+                let message = format!(
+                    "SKU {:?} belongs to product {:?}, which this file does not list; \
+                     include that product too to move the SKU",
+                    v.id.as_str(),
+                    owner.as_str()
+                );
+                issues.push((product.id.clone(), ImportIssue { line, message }));
+            }
+        }
+    }
+    Ok(issues)
 }
 
 fn whole_file_error(e: &ImportError) -> HttpResponse {

@@ -218,12 +218,14 @@ pub async fn transcript(
             let mut text = String::new();
             for line in &view.chat {
                 let (name, role) = who(&line.by);
+                // Continuation lines are indented, so a message cannot fake a line of
+                // its own; names are kept on one line.
                 text.push_str(&format!(
                     "[{}] {} ({}): {}\n",
                     line.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    name,
+                    vitrine_engine::text::one_line(&name),
                     role,
-                    line.text
+                    line.text.lines().collect::<Vec<_>>().join("\n    ")
                 ));
             }
             Ok(HttpResponse::Ok()

@@ -258,16 +258,13 @@ pub async fn invite(
             "the session is over",
         ));
     }
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name must be 1 to 200 characters"));
-    }
+    let name = vitrine_engine::text::display_name("name", &body.name).map_err(ApiError::invalid)?;
     let participant = ParticipantPrincipal {
         tenant_id: key.tenant,
         session_id: key.session,
         participant_id: ParticipantId::generate(),
         role: body.role,
-        name: name.to_owned(),
+        name,
     };
     let issued = app
         .tokens
