@@ -156,6 +156,11 @@ fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
     if !(req.context.is_null() || req.context.is_object()) {
         return Err(EngineError::Invalid("context must be an object".into()));
     }
+    if vitrine_persistence::json_holds_nul(&req.context) {
+        return Err(EngineError::Invalid(
+            "context may not hold NUL characters".into(),
+        ));
+    }
     if req.context.to_string().len() > MAX_CONTEXT_BYTES {
         return Err(EngineError::Invalid("context is larger than 4 KiB".into()));
     }

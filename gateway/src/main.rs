@@ -1,12 +1,16 @@
 //! The `vitrine` command.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use vitrine_gateway::bootstrap;
 use vitrine_gateway::config::Settings;
 use vitrine_gateway::startup::{open_store, Application};
 use vitrine_gateway::telemetry;
+
+/// How long traces may take to flush when the process ends other than by a signal.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Vitrine: live video personal shopping.
 #[derive(Parser)]
@@ -42,13 +46,18 @@ fn main() -> ExitCode {
 
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command.unwrap_or(Cmd::Serve) {
-            Cmd::Serve => serve(settings).await,
-            Cmd::AdminToken => admin_token(settings).await,
+            Cmd::Serve => serve(settings).await.map(Some),
+            Cmd::AdminToken => admin_token(settings).await.map(|()| None),
         }
     });
-    telemetry.shutdown();
+    // A stopped node flushes traces in what is left of its shutdown bound.
+    let flush = match &result {
+        Ok(Some(deadline)) => deadline.saturating_duration_since(Instant::now()),
+        _ => FLUSH_TIMEOUT,
+    };
+    telemetry.shutdown(flush);
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -56,8 +65,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a node until a signal stops it; returns when its shutdown bound ends.
 #[allow(clippy::print_stdout)] // The URL and the token are for the person at the terminal.
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+async fn serve(settings: Settings) -> anyhow::Result<Instant> {
     let app = Application::build(settings).await?;
     println!("Vitrine is running at {}", app.public_base());
     match &app.admin_token {

@@ -3,6 +3,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -109,6 +110,7 @@ impl Application {
         let send_buffer = state.settings.ws.send_buffer_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(routes::refuse_nul))
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::telemetry::HttpSpans,
                 >::new())
@@ -131,7 +133,8 @@ impl Application {
         .workers(workers)
         // Stopping is ours to drive (see `stop`): connections are told first.
         .disable_signals()
-        .shutdown_timeout(shutdown.as_secs().max(1))
+        // Workers end, at the latest, when the whole bound has passed (`stop` waits less).
+        .shutdown_timeout(shutdown.as_secs_f64().ceil().max(1.0) as u64)
         .listen(listener)?
         .run();
         tracing::info!(%addr, "server listening");
@@ -169,15 +172,18 @@ impl Application {
         self.server.await
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops gracefully.
-    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+    /// Serves until SIGTERM or SIGINT, then stops gracefully; returns the instant the
+    /// shutdown bound ends (what is left of it is for flushing traces).
+    pub async fn run_until_signalled(self) -> anyhow::Result<Instant> {
         let handle = self.server.handle();
         let state = self.state.clone();
-        let server = actix_web::rt::spawn(self.server);
+        // The server task is not awaited after the stop: when connections outlive the
+        // bound, they close with the process rather than at actix's own timeout.
+        let _server = actix_web::rt::spawn(self.server);
         wait_for_signal().await;
-        stop(&state, &handle).await;
-        let _ = server.await;
-        Ok(())
+        let deadline = Instant::now() + state.settings.shutdown_timeout;
+        stop(&state, &handle, deadline).await;
+        Ok(deadline)
     }
 }
 
@@ -197,33 +203,44 @@ async fn wait_for_signal() {
     }
 }
 
-/// Stops a node within `shutdown_timeout`: no new connections, every client told to
-/// reconnect elsewhere (close 1012), every accepted command settled (stored and answered)
-/// before the process ends. Nothing acknowledged can be lost: an ack follows its commit.
-pub async fn stop(state: &web::Data<AppState>, handle: &ServerHandle) {
-    let bound = state.settings.shutdown_timeout;
-    let started = std::time::Instant::now();
+/// The part of a shutdown bound held back for flushing traces after the server stops.
+fn flush_reserve(bound: Duration) -> Duration {
+    (bound / 5).min(FLUSH_RESERVE_MAX)
+}
+
+/// Most of the shutdown bound held back for flushing traces.
+const FLUSH_RESERVE_MAX: Duration = Duration::from_secs(1);
+
+/// Stops a node by `deadline`: no new connections, every client told to reconnect
+/// elsewhere (close 1012), every accepted command settled (stored and answered), then
+/// the server stopped, all before the last fifth of the bound (at most a second), which
+/// is left for flushing traces. Nothing acknowledged can be lost: an ack follows its
+/// commit.
+pub async fn stop(state: &web::Data<AppState>, handle: &ServerHandle, deadline: Instant) {
+    let started = Instant::now();
+    let bound = deadline.saturating_duration_since(started);
+    let work_until = deadline - flush_reserve(bound);
     tracing::info!(bound_ms = bound.as_millis() as u64, "node stopping");
+
+    // Stop accepting first: actix closes the listener at once (new connections are
+    // refused), ends idle keep-alive connections, and lets the rest finish.
+    let server_stopped = handle.stop(true);
     let _ = state.stopping.send(true);
-    let drained = state.engine.drain(bound).await;
+
+    let drained = state
+        .engine
+        .drain(work_until.saturating_duration_since(Instant::now()))
+        .await;
     if !drained {
         tracing::warn!("sessions still busy at the shutdown bound; unacknowledged work is dropped");
     }
-    let left = bound.saturating_sub(started.elapsed());
-    if tokio::time::timeout(
-        left.max(std::time::Duration::from_millis(100)),
-        handle.stop(true),
-    )
-    .await
-    .is_err()
-    {
-        tracing::warn!("connections still open at the shutdown bound; closing them");
-        handle.stop(false).await;
+
+    let left = work_until.saturating_duration_since(Instant::now());
+    if tokio::time::timeout(left, server_stopped).await.is_err() {
+        tracing::warn!("connections still open at the shutdown bound; they close with the process");
     }
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "node stopped"
     );
 }
-
-impl Application {}

@@ -38,21 +38,57 @@ impl Telemetry {
         self.provider.is_some()
     }
 
-    /// Sends every span still buffered and stops the exporter.
-    pub fn shutdown(&self) {
+    /// Sends every span still buffered and stops the exporter, giving up after `within`
+    /// (a collector that never answers must not hold the process past its shutdown bound).
+    pub fn shutdown(&self, within: Duration) {
         if let Some(provider) = &self.provider {
-            if let Err(e) = provider.force_flush() {
-                tracing::warn!(error = %e, "could not flush traces");
+            // Shutting down exports what is buffered first; one call keeps to one bound.
+            if let Err(e) = provider.shutdown_with_timeout(within) {
+                tracing::warn!(error = %e, within_ms = within.as_millis() as u64,
+                    "could not flush traces; buffered spans are dropped");
             }
-            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
         }
     }
 }
 
+/// The OTLP/HTTP encoding asked for by `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+/// `OTEL_EXPORTER_OTLP_PROTOCOL` (first set wins): `http/protobuf` when neither is set,
+/// as the OpenTelemetry specification says, or an error naming an unusable value.
+fn otlp_protocol(
+    traces: Option<&str>,
+    general: Option<&str>,
+) -> Result<opentelemetry_otlp::Protocol, String> {
+    use opentelemetry_otlp::Protocol;
+    let asked = [traces, general]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|v| !v.is_empty());
+    match asked.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("http/protobuf") => Ok(Protocol::HttpBinary),
+        Some("http/json") => Ok(Protocol::HttpJson),
+        Some(other) => Err(format!(
+            "unsupported OTLP protocol {other:?}; use http/protobuf or http/json"
+        )),
+    }
+}
+
 fn tracer_provider() -> Option<SdkTracerProvider> {
+    use opentelemetry_otlp::WithExportConfig;
     std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT")?;
+    let traces = std::env::var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").ok();
+    let general = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").ok();
+    let protocol = match otlp_protocol(traces.as_deref(), general.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            // Logging is not up yet: say it on stderr, and run without traces.
+            eprintln!("OTEL_EXPORTER_OTLP_PROTOCOL: {e}; traces are not exported");
+            return None;
+        }
+    };
     let exporter = match opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_protocol(protocol)
         .build()
     {
         Ok(e) => e,
@@ -73,6 +109,63 @@ fn tracer_provider() -> Option<SdkTracerProvider> {
     )
 }
 
+/// Dependencies that log statement parameters, headers or message bodies at debug and
+/// trace (`tokio_postgres::query` logs every bound value, customer emails included).
+const QUIET_TARGETS: &[&str] = &[
+    "tokio_postgres",
+    "postgres_protocol",
+    "deadpool_postgres",
+    "rusqlite",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "tungstenite",
+    "tokio_tungstenite",
+    "actix_http",
+];
+
+/// Whether a `RUST_LOG` value names `target` (or one of its modules) in a directive.
+fn names_target(rust_log: &str, target: &str) -> bool {
+    rust_log.split(',').any(|directive| {
+        let name = directive
+            .split(['=', '['])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        name == target || name.starts_with(&format!("{target}::"))
+    })
+}
+
+/// The log filter for a `RUST_LOG` value (info when unset or invalid). Whatever level it
+/// sets, [`QUIET_TARGETS`] log at info and above only, unless `RUST_LOG` names them.
+fn log_filter(
+    rust_log: Option<&str>,
+) -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync + 'static {
+    use tracing_subscriber::filter::FilterExt;
+    let spec = rust_log.unwrap_or_default();
+    let env = EnvFilter::builder()
+        .with_default_directive(tracing::Level::INFO.into())
+        .parse(spec)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let quiet: Vec<&'static str> = QUIET_TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !names_target(spec, t))
+        .collect();
+    let floor = tracing_subscriber::filter::filter_fn(move |meta| {
+        *meta.level() <= tracing::Level::INFO || !quiet.iter().any(|t| is_within(meta.target(), t))
+    });
+    env.and(floor)
+}
+
+/// Whether a log target is `crate_name` or one of its modules.
+fn is_within(target: &str, crate_name: &str) -> bool {
+    target
+        .strip_prefix(crate_name)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
 /// Installs logging and, when configured, trace export. Later calls do nothing (and
 /// export nothing): one process has one subscriber.
 pub fn init() -> Telemetry {
@@ -81,7 +174,8 @@ pub fn init() -> Telemetry {
         return Telemetry { provider: None };
     }
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let filter = log_filter(rust_log.as_deref());
     let json = std::env::var("VITRINE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let logs = if json {
         fmt::layer()
@@ -245,5 +339,84 @@ impl vitrine_persistence::BatchObserver for GroupCommitMetrics {
         use vitrine_engine::metrics as m;
         metrics::histogram!(m::GROUP_COMMIT_SIZE).record(size as f64);
         metrics::histogram!(m::GROUP_COMMIT_DURATION).record(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Log lines written by the layer under test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("capture lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What one debug line of ours and of `tokio_postgres` leave in the log under `rust_log`.
+    fn logged_under(rust_log: &str) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_filter(log_filter(Some(rust_log))),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "vitrine_gateway::routes", "ours at debug");
+            tracing::debug!(target: "tokio_postgres::query", "executing with parameters");
+            tracing::trace!(target: "hyper::proto", "a request body");
+            tracing::info!(target: "tokio_postgres::connection", "theirs at info");
+        });
+        let bytes = captured.0.lock().expect("capture lock").clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn rust_log_debug_leaves_parameter_logging_crates_at_info() {
+        let text = logged_under("trace");
+
+        assert!(text.contains("ours at debug"), "{text}");
+        assert!(text.contains("theirs at info"), "{text}");
+        assert!(!text.contains("executing with parameters"), "{text}");
+        assert!(!text.contains("a request body"), "{text}");
+    }
+
+    #[test]
+    fn naming_a_crate_in_rust_log_lets_it_log_below_info() {
+        let text = logged_under("info,tokio_postgres::query=debug");
+
+        assert!(text.contains("executing with parameters"), "{text}");
+        assert!(!text.contains("ours at debug"), "{text}");
+    }
+
+    #[test]
+    fn an_unset_otlp_protocol_means_protobuf_and_json_is_honoured() {
+        use opentelemetry_otlp::Protocol;
+
+        assert_eq!(otlp_protocol(None, None), Ok(Protocol::HttpBinary));
+        assert_eq!(otlp_protocol(None, Some("  ")), Ok(Protocol::HttpBinary));
+        assert_eq!(
+            otlp_protocol(None, Some("http/json")),
+            Ok(Protocol::HttpJson)
+        );
+        assert_eq!(
+            otlp_protocol(Some("http/protobuf"), Some("http/json")),
+            Ok(Protocol::HttpBinary)
+        );
+        assert!(otlp_protocol(None, Some("grpc")).is_err());
     }
 }

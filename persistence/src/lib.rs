@@ -46,3 +46,35 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     now.duration_trunc(TimeDelta::milliseconds(1))
         .unwrap_or(now)
 }
+
+/// Whether any string in `value` (keys included) holds a NUL character, which Postgres
+/// cannot store in `text` or `jsonb`. Inputs are checked at the edge; the Postgres store
+/// checks again so that one such append cannot fail the others committed with it.
+pub fn json_holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_holds_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains('\0') || json_holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use serde_json::json;
+
+    #[test]
+    fn nul_is_found_in_nested_strings_and_keys_only() {
+        assert!(!super::json_holds_nul(
+            &json!({"a": ["b", 1, null, {"c": "ñ😀"}]})
+        ));
+        assert!(super::json_holds_nul(
+            &json!({"a": ["b", {"c": "x\u{0}y"}]})
+        ));
+        assert!(super::json_holds_nul(&json!({"k\u{0}": 1})));
+        assert!(super::json_holds_nul(&json!("\u{0}")));
+    }
+}

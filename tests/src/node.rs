@@ -131,6 +131,61 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The `vitrine` command on `port` and `data_dir`, with only the environment tests choose.
+fn command(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(vitrine_bin());
+    // The server reads every VITRINE_* and OTEL_* variable: pass on only ours.
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("VITRINE_") || key_text.starts_with("OTEL_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("VITRINE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VITRINE_DATA_DIR", data_dir)
+        .env("VITRINE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("VITRINE_HTTP_WORKERS", "2")
+        .env("VITRINE_SESSION_THREADS", "2")
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs `vitrine` with extra environment until it exits on its own (a start-up
+/// failure), for at most `timeout`; its exit status and stderr, or `None` if it still ran.
+pub async fn run_to_exit(
+    data_dir: &Path,
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Option<(std::process::ExitStatus, String)> {
+    let mut child = command(free_port(), data_dir, env)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vitrine");
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            return Some((status, stderr));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 impl ServerProcess {
     /// Starts `vitrine` on `data_dir` with extra environment, and waits until it is ready.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
@@ -149,35 +204,12 @@ impl ServerProcess {
         env: &[(&str, &str)],
         log: Option<&Path>,
     ) -> Self {
-        let mut cmd = Command::new(vitrine_bin());
-        // The server reads every VITRINE_* variable as a setting: pass on only ours.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("VITRINE_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("VITRINE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("VITRINE_DATA_DIR", data_dir)
-            .env("VITRINE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("VITRINE_HTTP_WORKERS", "2")
-            .env("VITRINE_SESSION_THREADS", "2")
-            .env(
-                "RUST_LOG",
-                std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .stdout(Stdio::null())
-            .stderr(match log {
-                Some(path) => {
-                    Stdio::from(std::fs::File::create(path).expect("create the log file"))
-                }
-                None if std::env::var_os("TEST_LOG").is_some() => Stdio::inherit(),
-                None => Stdio::null(),
-            });
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        let mut cmd = command(port, data_dir, env);
+        cmd.stderr(match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("create the log file")),
+            None if std::env::var_os("TEST_LOG").is_some() => Stdio::inherit(),
+            None => Stdio::null(),
+        });
         let child = cmd.spawn().expect("start vitrine");
         let api = Api::new(format!("http://127.0.0.1:{port}"));
         let process = Self { api, child };

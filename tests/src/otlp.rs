@@ -1,9 +1,11 @@
-//! A minimal OTLP/HTTP receiver for traces in JSON (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`):
-//! it keeps every span it is sent, so a test can look for the ones it expects.
+//! A minimal OTLP/HTTP receiver for traces. It reads spans sent in JSON
+//! (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) and keeps every one, so a test can look for
+//! the ones it expects; of protobuf exports (the default) it notes only that they came.
 
 use std::sync::{Arc, Mutex};
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
 
 /// One received span.
@@ -28,6 +30,7 @@ pub struct Receiver {
     /// Its base URL, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub endpoint: String,
     spans: Arc<Mutex<Vec<Span>>>,
+    content_types: Arc<Mutex<Vec<String>>>,
 }
 
 fn text(v: &Value) -> String {
@@ -76,15 +79,25 @@ impl Receiver {
     /// Starts a receiver on a free loopback port (inside an actix system).
     pub fn start() -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
+        let content_types = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&spans);
+        let types = Arc::clone(&content_types);
         let server = HttpServer::new(move || {
             let kept = Arc::clone(&kept);
+            let types = Arc::clone(&types);
             App::new()
                 .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
                 .route(
                     "/v1/traces",
-                    web::post().to(move |body: web::Bytes| {
+                    web::post().to(move |req: HttpRequest, body: web::Bytes| {
                         let kept = Arc::clone(&kept);
+                        let content_type = req
+                            .headers()
+                            .get(header::CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        types.lock().expect("types lock").push(content_type);
                         async move {
                             if let Ok(value) = serde_json::from_slice::<Value>(&body) {
                                 collect(&value, &mut kept.lock().expect("spans lock"));
@@ -104,11 +117,17 @@ impl Receiver {
         Self {
             endpoint: format!("http://{addr}"),
             spans,
+            content_types,
         }
     }
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<Span> {
         self.spans.lock().expect("spans lock").clone()
+    }
+
+    /// The `Content-Type` of every export received so far.
+    pub fn content_types(&self) -> Vec<String> {
+        self.content_types.lock().expect("types lock").clone()
     }
 }

@@ -255,6 +255,10 @@ impl LiveSession {
                 .unwrap_or(chrono::Duration::hours(24));
         let fut = async move {
             let state = load_state(&store, &key.tenant, &key.session).await?;
+            // Limitation: every activation claims the session, so two nodes on one
+            // database whose clients use the same session take it from each other at
+            // every join (fencing keeps the log whole, but clients keep reconnecting).
+            // Until sessions are located across nodes, run one node per database.
             let epoch = store
                 .claim_session(&key.tenant, &key.session)
                 .await
@@ -1097,11 +1101,13 @@ impl Actor for LiveSession {
         self.directory.remove(&self.key, self.activation);
         // Connections still attached (the actor was fenced, or lost its session) must not
         // stay open to a session that no longer answers: they reconnect and resume.
-        for conn in self.conns.values() {
+        for (_, conn) in std::mem::take(&mut self.conns) {
             conn.outbound.offer(OutFrame::Close {
                 code: close_code::TRY_AGAIN,
                 reason: "the session moved; reconnect",
             });
+            metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => conn.caller.role.as_str())
+                .decrement(1.0);
         }
         tracing::info!(parent: &self.span, "session stopped");
     }

@@ -91,7 +91,11 @@ pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
         .unwrap_or_default()
         .to_owned();
     let id = match map.get("id") {
-        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_COMMAND_ID_CHARS => {
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.chars().count() <= MAX_COMMAND_ID_CHARS
+                && !s.chars().any(char::is_control) =>
+        {
             Some(s.clone())
         }
         _ => None,
@@ -108,6 +112,12 @@ pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
     if kind.is_empty() {
         return Err(bad(ErrorCode::Invalid, "missing \"type\"".into()));
     }
+    if vitrine_persistence::json_holds_nul(&value) {
+        return Err(bad(
+            ErrorCode::Invalid,
+            "text may not hold NUL characters".into(),
+        ));
+    }
     if UNSUPPORTED_TYPES.contains(&kind.as_str()) {
         return Err(bad(
             ErrorCode::Invalid,
@@ -117,7 +127,9 @@ pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
     if kind != "hello" && id.is_none() {
         return Err(BadFrame::Error {
             code: ErrorCode::Invalid,
-            message: format!("\"id\" must be a string of 1 to {MAX_COMMAND_ID_CHARS} characters"),
+            message: format!(
+                "\"id\" must be a string of 1 to {MAX_COMMAND_ID_CHARS} characters, without control characters"
+            ),
         });
     }
     if !KNOWN_TYPES.contains(&kind.as_str()) {

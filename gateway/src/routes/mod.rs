@@ -159,6 +159,22 @@ pub fn mounted() -> Vec<MountedRoute> {
     recorder.0
 }
 
+/// Refuses a request whose path or query holds an encoded NUL character (`%00`) with
+/// `400 invalid`: no id, name or search has one, and Postgres cannot store or compare
+/// text holding it.
+pub async fn refuse_nul(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let uri = req.uri();
+    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+        return Err(
+            crate::error::ApiError::invalid("the address holds a NUL character (%00)").into(),
+        );
+    }
+    next.call(req).await
+}
+
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

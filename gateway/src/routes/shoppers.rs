@@ -128,13 +128,12 @@ pub async fn create(
         .map_err(ApiError::invalid)?
         .to_lowercase();
     if body.collections.len() > MAX_COLLECTIONS
-        || body
-            .collections
-            .iter()
-            .any(|c| c.trim().is_empty() || c.chars().count() > 100)
+        || body.collections.iter().any(|c| {
+            c.trim().is_empty() || c.chars().count() > 100 || c.chars().any(char::is_control)
+        })
     {
         return Err(ApiError::invalid(
-            "collections: at most 50 names of 1 to 100 characters",
+            "collections: at most 50 names of 1 to 100 characters, without control characters",
         ));
     }
     let roles = body.roles.unwrap_or_else(|| vec!["shopper".into()]);

@@ -27,6 +27,15 @@ const MAX_SESSION_ID_CHARS: usize = 128;
 /// Refused frames in a row after which a flooding client is cut off.
 const FLOOD_STRIKES: u32 = 100;
 
+/// `command` label of a refused frame that did not parse as a command.
+const UNPARSED_COMMAND: &str = "invalid";
+
+/// `tenant` label of a frame refused before `hello` settled.
+const NO_TENANT: &str = "none";
+
+/// `outcome` label of a frame refused for rate (the `rate_limited` error code).
+const RATE_LIMITED_OUTCOME: &str = "rate_limited";
+
 enum Phase {
     AwaitingHello,
     Joining,
@@ -109,6 +118,18 @@ impl WsConnection {
         ctx.run_later(self.app.settings.ws.hello_timeout, |_, ctx| ctx.stop());
     }
 
+    /// Counts a frame refused for rate in the commands metric. Label values stay few:
+    /// command names come from the protocol's fixed set, tenants from verified tokens.
+    fn count_rate_limited(&self, command: &'static str) {
+        let tenant = match &self.phase {
+            Phase::Joined { key, .. } => key.tenant.to_string(),
+            _ => NO_TENANT.to_owned(),
+        };
+        metrics::counter!(m::COMMANDS, "command" => command,
+            "outcome" => RATE_LIMITED_OUTCOME, "tenant" => tenant)
+        .increment(1);
+    }
+
     fn leave_session(&mut self) {
         if let Phase::Joined { key, .. } = &self.phase {
             self.app.engine.leave(key, self.id);
@@ -122,11 +143,15 @@ impl WsConnection {
                 self.close(ctx, None, close::TOO_SLOW, "too many frames");
                 return;
             }
-            let frame = match protocol::parse(text) {
-                Ok(f) => f.into_command().map(|(id, _)| id),
-                Err(BadFrame::Reply { id, .. }) => Some(id),
-                Err(BadFrame::Error { .. }) => None,
+            let (frame, command) = match protocol::parse(text) {
+                Ok(f) => match f.into_command() {
+                    Some((id, command)) => (Some(id), command.name()),
+                    None => (None, "hello"),
+                },
+                Err(BadFrame::Reply { id, .. }) => (Some(id), UNPARSED_COMMAND),
+                Err(BadFrame::Error { .. }) => (None, UNPARSED_COMMAND),
             };
+            self.count_rate_limited(command);
             let message = "too many frames; slow down";
             self.send(match frame {
                 Some(id) => reply_frame(

@@ -8,7 +8,7 @@
 //! call returns, that is after the commit.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
@@ -25,23 +25,55 @@ use crate::model::AppendBatch;
 /// Appends that may wait for the committer before callers are told the store is busy.
 pub(crate) const QUEUE_BOUND: usize = 65_536;
 
+/// How the committer groups appends and how long an append may take.
+pub(crate) struct Limits {
+    /// The grouping window and bound.
+    pub(crate) group: GroupCommitOptions,
+    /// Groups in flight at once.
+    pub(crate) parallel: usize,
+    /// Longest wait in the queue; an append still queued after it is answered
+    /// `unavailable` without being written.
+    pub(crate) queue_wait: Duration,
+    /// Longest time for writing a group (a connection, then the statement). Past it, its
+    /// callers are told the store is unavailable: a database that stopped answering (a
+    /// hung server, a lost network) never enforces its own `statement_timeout`.
+    pub(crate) write_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits for `options`: an append hears its outcome within
+    /// `2 × pool_wait + statement_timeout` and half a second.
+    pub(crate) fn of(options: &super::PgOptions) -> Self {
+        Self {
+            group: options.group_commit,
+            parallel: options.committers.max(1),
+            queue_wait: options.pool_wait,
+            write_timeout: options.pool_wait
+                + options.statement_timeout
+                + Duration::from_millis(500),
+        }
+    }
+}
+
 /// One append and where its outcome goes.
 pub(crate) struct AppendJob {
     pub(crate) batch: AppendBatch,
     pub(crate) reply: oneshot::Sender<Result<(), AppendError>>,
     /// The caller's span, which the group commit's span links to.
     pub(crate) span: tracing::Span,
+    /// When it was queued; its deadline runs from here.
+    pub(crate) queued: Instant,
 }
 
 /// Takes appends off the queue and commits them in groups, up to `parallel` at once.
 pub(crate) async fn run(
     pool: Pool,
     mut rx: mpsc::Receiver<AppendJob>,
-    options: GroupCommitOptions,
-    parallel: usize,
+    limits: Limits,
     observer: Arc<dyn BatchObserver>,
 ) {
-    let slots = Arc::new(Semaphore::new(parallel));
+    let options = limits.group;
+    let slots = Arc::new(Semaphore::new(limits.parallel));
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         let deadline = tokio::time::Instant::now() + options.window;
@@ -66,15 +98,43 @@ pub(crate) async fn run(
             .acquire_owned()
             .await
             .expect("open semaphore");
+        // Text Postgres cannot store fails its own append, not the group's.
+        let (group, unstorable): (Vec<_>, Vec<_>) =
+            group.into_iter().partition(|job| storable(&job.batch));
+        for job in unstorable {
+            tracing::warn!(session_id = %job.batch.session_id, "append refused: text holds NUL");
+            let _ = job.reply.send(Err(AppendError::Store(StoreError::Internal(
+                "text with a NUL character cannot be stored".into(),
+            ))));
+        }
+        // Appends that waited out their deadline in the queue are not written.
+        let (group, expired): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .partition(|job| job.queued.elapsed() < limits.queue_wait);
+        if !expired.is_empty() {
+            tracing::warn!(
+                appends = expired.len(),
+                "appends expired before the database took them"
+            );
+            for job in expired {
+                let _ = job.reply.send(Err(too_slow()));
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
         let (pool, observer) = (pool.clone(), Arc::clone(&observer));
         let span = tracing::debug_span!("postgres.group_commit", appends = group.len());
         for job in &group {
             span.follows_from(&job.span);
         }
+        let write_timeout = limits.write_timeout;
         tokio::spawn(async move {
             let started = Instant::now();
             let size = group.len();
-            commit_group(&pool, group).instrument(span).await;
+            commit_group(&pool, group, write_timeout)
+                .instrument(span)
+                .await;
             observer.committed(size, started.elapsed());
             drop(permit);
         });
@@ -82,8 +142,45 @@ pub(crate) async fn run(
     tracing::debug!("postgres committer stopped");
 }
 
-async fn commit_group(pool: &Pool, group: Vec<AppendJob>) {
-    match write_group(pool, &group).await {
+/// Whether Postgres can store every text of `batch` (none holds a NUL character).
+fn storable(batch: &AppendBatch) -> bool {
+    let nul = |s: &str| s.contains('\0');
+    let patch = &batch.patch;
+    !(batch.events.iter().any(|e| {
+        nul(&e.kind)
+            || e.by.as_ref().is_some_and(|p| nul(p.as_str()))
+            || crate::json_holds_nul(&e.data)
+    }) || batch.commands.iter().any(|c| {
+        nul(&c.command_id) || nul(c.participant_id.as_str()) || crate::json_holds_nul(&c.reply)
+    }) || patch.status.as_deref().is_some_and(nul)
+        || patch.shopper_id.as_ref().is_some_and(|s| nul(s.as_str())))
+}
+
+/// The outcome of an append the database did not settle in time.
+fn too_slow() -> AppendError {
+    AppendError::Store(StoreError::Unavailable(
+        "the database did not answer in time".into(),
+    ))
+}
+
+async fn commit_group(pool: &Pool, group: Vec<AppendJob>, write_timeout: Duration) {
+    let written = match tokio::time::timeout(write_timeout, write_group(pool, &group)).await {
+        Ok(written) => written,
+        Err(_) => {
+            // Limitation: the statement may still commit after its callers were told
+            // `unavailable`; a retry with the same command id then finds the stored reply,
+            // and the session's next append sees the new seq, so nothing is applied twice.
+            tracing::warn!(
+                appends = group.len(),
+                "group commit timed out; answering unavailable"
+            );
+            for job in group {
+                let _ = job.reply.send(Err(too_slow()));
+            }
+            return;
+        }
+    };
+    match written {
         Ok(results) => {
             for (job, result) in group.into_iter().zip(results) {
                 let _ = job.reply.send(result);

@@ -9,6 +9,7 @@
 mod catalog;
 mod commerce;
 mod committer;
+mod errors;
 mod identity;
 mod sessions;
 pub mod testing;
@@ -23,7 +24,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::mpsc;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use crate::error::{AppendError, CartWriteError, PlaceOrderError, StoreError};
@@ -35,6 +35,8 @@ use crate::model::{
     VariantId,
 };
 use crate::store::{NewOrder, Store};
+
+pub(crate) use errors::{pg_error, pool_error, unique_or};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -124,27 +126,34 @@ impl PgStore {
             .map_err(|e| StoreError::Internal(format!("start the postgres runtime: {e}")))?;
         let handle = runtime.handle().clone();
         let options = options.clone();
-        let (pool, appends) = handle
+        let started = handle
             .spawn(async move {
                 let pool = build_pool(&options).await?;
                 let (tx, rx) = mpsc::channel(committer::QUEUE_BOUND);
                 tokio::spawn(committer::run(
                     pool.clone(),
                     rx,
-                    options.group_commit,
-                    options.committers.max(1),
+                    committer::Limits::of(&options),
                     observer,
                 ));
                 Ok::<_, StoreError>((pool, tx))
             })
             .await
-            .map_err(|e| StoreError::Internal(format!("postgres start-up task: {e}")))??;
-        Ok(Self {
-            pool,
-            runtime: Some(runtime),
-            handle,
-            appends,
-        })
+            .unwrap_or_else(|e| Err(StoreError::Internal(format!("postgres start-up task: {e}"))));
+        match started {
+            Ok((pool, appends)) => Ok(Self {
+                pool,
+                runtime: Some(runtime),
+                handle,
+                appends,
+            }),
+            Err(e) => {
+                // Dropping a runtime waits for its threads, which panics inside the
+                // caller's runtime: let them end in the background instead.
+                runtime.shutdown_background();
+                Err(e)
+            }
+        }
     }
 
     /// Runs `f` with the pool on the store's runtime.
@@ -239,44 +248,8 @@ async fn build_pool(options: &PgOptions) -> Result<Pool, StoreError> {
     embedded::migrations::runner()
         .run_async(pg)
         .await
-        .map_err(|e| StoreError::Internal(format!("migrate postgres: {e}")))?;
+        .map_err(|e| errors::migration_error(&e))?;
     Ok(pool)
-}
-
-/// Maps a Postgres error: lost connections, shutdowns, timeouts and overload are
-/// "unavailable"; a unique violation is "already exists" at the call sites that expect it.
-pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
-    if is_transient(&e) {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::Internal(e.to_string())
-    }
-}
-
-fn is_transient(e: &tokio_postgres::Error) -> bool {
-    let Some(code) = e.code() else {
-        // No SQLSTATE: the connection itself failed (refused, reset, closed).
-        return true;
-    };
-    let class = &code.code()[..2];
-    matches!(class, "08" | "53" | "57" | "40")
-        || *code == SqlState::QUERY_CANCELED
-        || *code == SqlState::ADMIN_SHUTDOWN
-        || *code == SqlState::CANNOT_CONNECT_NOW
-}
-
-/// Maps a unique violation to `AlreadyExists(what)`.
-pub(crate) fn unique_or(e: tokio_postgres::Error, what: String) -> StoreError {
-    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::AlreadyExists(what)
-    } else {
-        pg_error(e)
-    }
-}
-
-/// Maps a pool failure: every one of them (timeout, refused connection) is transient.
-pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(format!("no database connection: {e}"))
 }
 
 /// Converts a `u64` for binding; values past `i64::MAX` never occur for seqs and epochs.
@@ -416,6 +389,7 @@ impl Store for PgStore {
                 batch,
                 reply: tx,
                 span: tracing::Span::current(),
+                queued: std::time::Instant::now(),
             })
             .map_err(|e| {
                 AppendError::Store(StoreError::Unavailable(match e {

@@ -11,6 +11,8 @@ use super::rows::{collections_from, collections_text, json_at, json_text, time_t
 use super::sql_error;
 use crate::like_escape;
 
+// Limitation: an import is one transaction on the writer thread, so appends of live
+// sessions wait behind a large catalog for as long as its import takes.
 pub(crate) fn import_products(
     conn: &mut Connection,
     tenant: &TenantId,

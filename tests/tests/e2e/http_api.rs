@@ -1572,3 +1572,77 @@ mod jwt {
         format!("{header}.{}.", b64.encode(claims.to_string().as_bytes()))
     }
 }
+
+/// NUL characters, which Postgres cannot store, are refused at the edge on the Postgres
+/// store, and a session sending them does not disturb another session's commands.
+#[actix_web::test]
+async fn nul_characters_are_refused_at_the_edge_on_postgres() {
+    // Arrange: a node on Postgres with two live calls.
+    let schema = vitrine_persistence::postgres::testing::TestSchema::new().await;
+    let node = TestNode::start_postgres(&schema, "").await;
+    let api = &node.api;
+    let mut first = vitrine_tests::call::Call::start(api, node.admin()).await;
+    let mut second = vitrine_tests::call::Call::start(api, node.admin()).await;
+
+    // Act and assert: WebSocket text, ids and nested fields holding NUL are invalid...
+    let chat = first
+        .customer
+        .command(json!({"type": "chat.send", "text": "bad\u{0}text"}))
+        .await;
+    assert_eq!(chat.code(), "invalid", "{chat:?}");
+    first
+        .customer
+        .send_text(r#"{"id": "a\u0000b", "type": "ping"}"#)
+        .await;
+    assert!(
+        first
+            .customer
+            .wait_until(|c| !c.errors.is_empty(), Duration::from_secs(5))
+            .await,
+        "an id holding NUL is no id"
+    );
+    // ...while the other call carries on.
+    let fine = second
+        .customer
+        .command(json!({"type": "chat.send", "text": "perfectly fine"}))
+        .await;
+    assert!(fine.ok, "{fine:?}");
+    assert!(
+        first
+            .customer
+            .command(json!({"type": "chat.send", "text": "still here"}))
+            .await
+            .ok
+    );
+
+    // HTTP: bodies and addresses holding NUL are 400, never 500.
+    for body in [
+        json!({"customer": {"name": "Ada\u{0}"}}),
+        json!({"customer": {"name": "Ada"}, "context": {"note": "x\u{0}"}}),
+        json!({"customer": {"name": "Ada"}, "context": {"k\u{0}": 1}}),
+    ] {
+        let answer = widget_request(api, "pk_demo", body.clone()).await;
+        assert_error(&answer, 400, "invalid");
+    }
+    let shopper = api
+        .call(
+            Method::POST,
+            "/v1/shoppers",
+            Some(node.admin()),
+            Some(json!({"name": "Nul\u{0}", "email": "nul@example.test"})),
+        )
+        .await;
+    assert_error(&shopper, 400, "invalid");
+    for path in [
+        "/v1/catalog/products?q=%00",
+        "/v1/sessions?q=a%00b",
+        "/v1/sessions?shopper_id=%00",
+        "/v1/sessions/a%00b",
+        "/v1/sessions/a%00b/events",
+    ] {
+        let answer = api.call(Method::GET, path, Some(node.admin()), None).await;
+        assert_error(&answer, 400, "invalid");
+    }
+    let listed = api.get("/v1/sessions?q=Carla", node.admin()).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+}

@@ -113,6 +113,9 @@ pub async fn create(
         Some(Principal::Participant(_)) => {
             return Err(ApiError::forbidden("customers cannot create sessions"))
         }
+        // Limitation: widget requests are not rate limited per client address, so one
+        // script with the public key can fill a tenant's queue; a reverse proxy's limit
+        // is the guard for now.
         None => (widget_tenant(&req, &app).await?, None),
     };
 
