@@ -233,8 +233,10 @@ impl WsConnection {
                     return;
                 };
                 let name = command.name();
-                // Each command is the root of its own trace, named after the command.
-                let span = tracing::info_span!(
+                // Each command is the root of its own trace, named after the command. At
+                // debug: exported with the traces, but not formatted for every command by
+                // the info-level log (its session's span gives logs their context).
+                let span = tracing::debug_span!(
                     parent: None,
                     "ws.command",
                     otel.name = name,
