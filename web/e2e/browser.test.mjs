@@ -1,12 +1,15 @@
 // The browser app end to end, in Debian's Chromium with a fake camera and microphone:
-// a whole call in every language and on a phone, a reload mid-call, the embed snippet on
-// another site, and the admin pages.
+// a whole call in every language and on a phone, a reload mid-call, things that happen
+// close together, the embed snippet on another site, a wrong widget key, and the admin
+// pages.
 
 import { after, before, test } from 'node:test';
 import { launchBrowser, MOBILE, createShopper, openPage, assertNoErrors, startServer } from './harness.mjs';
 import { wholeCall } from './flows.mjs';
 import { reloadMidCall } from './reload.mjs';
 import { embedOnAnotherSite } from './embed.mjs';
+import { endWhileCheckingOut, shareClickedTwice } from './overlaps.mjs';
+import { widgetWithWrongKey } from './widget.mjs';
 import { adminPages } from './admin.mjs';
 import { reconnectAfterCrash } from './reconnect.mjs';
 
@@ -75,8 +78,20 @@ test('after the node dies and comes back, both pages reconnect and resume by seq
   await reconnectAfterCrash(browser);
 });
 
+test('the shopper ends the call as the customer checks out: the order shows above the survey', async () => {
+  await endWhileCheckingOut(browser);
+});
+
+test('a double click on Share shares the card once', async () => {
+  await shareClickedTwice(server.base, browser);
+});
+
 test('the embed snippet on a plain page of another site opens the experience', async () => {
   await embedOnAnotherSite(server.base, browser);
+});
+
+test('the widget with a key the server does not know says the shop is not set up', async () => {
+  await widgetWithWrongKey(server.base, browser);
 });
 
 test('the admin lists, filters and opens sessions, and manages shoppers', async () => {

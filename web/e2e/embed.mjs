@@ -1,5 +1,6 @@
 // The embed snippet on a plain static page served from another origin: the button
 // appears, opens the overlay, and the customer gets from the privacy notice to a call.
+// Escape closes the overlay even with the focus inside its frame.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -31,6 +32,11 @@ function serve(html) {
   });
 }
 
+/** The tag of the element with the focus inside the snippet's shadow root. */
+function focusedInSnippet(page) {
+  return page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.tagName);
+}
+
 export async function embedOnAnotherSite(base, browser) {
   const text = catalog('en');
   // "localhost" and "127.0.0.1" are different origins, like a shop and its Vitrine.
@@ -46,6 +52,13 @@ export async function embedOnAnotherSite(base, browser) {
     const frame = page.frameLocator('iframe');
     await assertText(frame.locator('#consent-title'), text['consent.title']);
     await shot(page, folder, '02-overlay-consent');
+
+    // The focus is in the frame; Escape there closes the overlay all the same.
+    assert.equal(await focusedInSnippet(page), 'IFRAME');
+    await page.keyboard.press('Escape');
+    await button.waitFor();
+    assert.equal(await focusedInSnippet(page), 'BUTTON');
+    await button.click();
     await frame.getByTestId('consent-accept').click();
 
     // The form says what is wrong before anything is sent.
@@ -70,9 +83,21 @@ export async function embedOnAnotherSite(base, browser) {
     const customer = state.participants.find((p) => p.role === 'customer');
     assert.deepEqual(state.consents[customer.participant_id], ['privacy']);
 
+    // Escape in the open cart drawer closes the drawer only; the next one, the overlay.
+    await frame.getByTestId('open-cart').click();
+    await frame.getByTestId('cart-drawer').waitFor();
+    await page.keyboard.press('Escape');
+    await frame.getByTestId('cart-drawer').waitFor({ state: 'detached' });
+    assert.equal(await button.isVisible(), false, 'the overlay stays open');
+    await page.keyboard.press('Escape');
+    await button.waitFor();
+    assert.equal(await focusedInSnippet(page), 'BUTTON');
+
     // Closing hides the overlay and gives the focus back to the button.
+    await button.click();
     await page.getByRole('button', { name: text['common.close'] }).click();
     await button.waitFor();
+    assert.equal(await focusedInSnippet(page), 'BUTTON');
     assertNoErrors(page, 'the shop page with the snippet');
   } finally {
     await page.context().close();

@@ -148,6 +148,7 @@ export async function chatBothWays(shopper, customer, mobile) {
   await customer.locator('[data-testid=chat-line]', { hasText: 'the tan leather one' }).waitFor();
 }
 
+/** The customer checks out from the cart drawer; returns the order's id. */
 export async function checkout(shopper, customer, text) {
   await customer.getByTestId('open-cart').click();
   await customer.getByTestId('checkout').click();
@@ -155,12 +156,18 @@ export async function checkout(shopper, customer, text) {
   await order.waitFor();
   await assertText(order.locator('h3'), text['order.placed']);
   await shopper.getByTestId('order').waitFor();
-  const id = async (page) => page.getByTestId('order').locator('p.muted').innerText();
-  assert.equal(
-    (await id(customer)).replace(/^.*\s/, ''),
-    (await id(shopper)).replace(/^.*\s/, ''),
-    'both see the same order',
-  );
+  const id = async (page) => page.getByTestId('order').getAttribute('data-order');
+  const orderId = await id(customer);
+  assert.equal(orderId, await id(shopper), 'both see the same order');
+  return orderId;
+}
+
+/** `screen` confirms the order with its number, in the page's language. */
+export async function orderShown(screen, text, orderId) {
+  const order = screen.locator(`[data-testid=order][data-order="${orderId}"]`);
+  await order.waitFor();
+  await assertText(order.getByRole('heading'), text['order.placed']);
+  await assertText(order.locator('p.muted'), text['order.number'].replace('{id}', orderId));
 }
 
 export async function endCall(shopper) {
@@ -224,19 +231,21 @@ export async function wholeCall({ base, shopper, customer, shopperToken, lang, m
   await chatBothWays(shopper, customer, mobile);
   await shot(customer, folder, '09-customer-chat');
 
-  await checkout(shopper, customer, text);
+  const orderId = await checkout(shopper, customer, text);
   await shot(customer, folder, '10-customer-order');
   await closeCart(customer);
 
   await endCall(shopper);
-  await customer.getByTestId('survey').waitFor();
+  // The order of the call stays in view above the survey, and after it.
+  await orderShown(customer.getByTestId('survey'), text, orderId);
   await shot(customer, folder, '11-customer-survey');
   await answerSurvey(customer, text, 9);
+  await orderShown(customer.getByTestId('thanks'), text, orderId);
   await shot(customer, folder, '12-customer-thanks');
 
   const state = await call(base, 'GET', `/v1/sessions/${session.session_id}`, { token: ADMIN_TOKEN });
   assert.equal(state.status, 'ended');
   assert.equal(state.survey.score, 9);
-  assert.equal(state.orders.length, 1);
+  assert.deepEqual(state.orders.map((o) => o.order_id), [orderId]);
   return { session, media };
 }

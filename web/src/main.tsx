@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t, type MessageKey } from './i18n';
 import { CustomerApp } from './customer/CustomerApp';
 import { WidgetApp } from './customer/WidgetApp';
+import { passEscapeToParent } from './embed/framed';
 import './styles.css';
 
 type PageProps = { onLanguage(): void };
@@ -48,4 +49,5 @@ function Root() {
 
 const titles: Record<string, MessageKey> = { '/console': 'console.title', '/admin': 'admin.title' };
 document.title = t(titles[location.pathname] ?? 'app.name');
+passEscapeToParent();
 render(<Root />, document.getElementById('app')!);

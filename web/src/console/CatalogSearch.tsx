@@ -23,6 +23,9 @@ export function CatalogSearch({ search, push, canPush }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [pushed, setPushed] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Products whose push awaits its reply: their button stays disabled, so a double click
+  // shares a card once.
+  const [pushing, setPushing] = useState<ReadonlySet<string>>(new Set());
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -41,12 +44,19 @@ export function CatalogSearch({ search, push, canPush }: Props) {
   const pushCard = async (card: Card) => {
     if ([...note].length > MAX_TEXT_CHARS) return setError(t('search.noteTooLong', { max: MAX_TEXT_CHARS }));
     setError(null);
+    setPushing((ids) => new Set(ids).add(card.product_id));
     try {
       await push(card.product_id, note.trim() || null);
       setPushed(card.title);
       setNote('');
     } catch (err) {
       setError(errorText(err));
+    } finally {
+      setPushing((ids) => {
+        const rest = new Set(ids);
+        rest.delete(card.product_id);
+        return rest;
+      });
     }
   };
 
@@ -98,7 +108,7 @@ export function CatalogSearch({ search, push, canPush }: Props) {
                 type="button"
                 class="primary"
                 data-testid="push"
-                disabled={!canPush}
+                disabled={!canPush || pushing.has(card.product_id)}
                 aria-label={t('search.pushLabel', { title: card.title })}
                 onClick={() => pushCard(card)}
               >

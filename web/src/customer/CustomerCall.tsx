@@ -71,15 +71,22 @@ export function CustomerCall({ token, sessionId, onLanguage }: { token: string; 
     );
   }
   if (state.status === 'ended') {
+    // The call may end while the customer checks out: what they bought stays in view.
+    const orders = state.orders.map((order) => <OrderSummary key={order.order_id} order={order} level={2} />);
     if (state.survey) {
       return (
         <main class="screen" data-testid="thanks">
           <h1>{t('survey.thanksTitle')}</h1>
           <p>{t('survey.thanksBody')}</p>
+          {orders}
         </main>
       );
     }
-    return <Survey submit={(score, comment) => send('survey.submit', comment ? { score, comment } : { score })} />;
+    return (
+      <Survey submit={(score, comment) => send('survey.submit', comment ? { score, comment } : { score })}>
+        {orders}
+      </Survey>
+    );
   }
 
   const live = state.status === 'live';
@@ -193,7 +200,11 @@ function CartDrawer({ onClose, children }: { onClose(): void; children: preact.C
     const opener = document.activeElement as HTMLElement | null;
     heading.current?.focus();
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') return onClose();
+      if (e.key === 'Escape') {
+        // Used here: the embed's overlay around this page stays open.
+        e.preventDefault();
+        return onClose();
+      }
       // Tab stays inside the drawer while it is open, as in any modal dialog.
       if (e.key !== 'Tab' || !drawer.current) return;
       const focusable = [...drawer.current.querySelectorAll<HTMLElement>('button:not([disabled]), select, input, [tabindex="-1"]')];
@@ -207,9 +218,10 @@ function CartDrawer({ onClose, children }: { onClose(): void; children: preact.C
         first.focus();
       }
     };
-    addEventListener('keydown', onKey);
+    // On the document, so it runs before the window's listener that passes Escape on.
+    document.addEventListener('keydown', onKey);
     return () => {
-      removeEventListener('keydown', onKey);
+      document.removeEventListener('keydown', onKey);
       opener?.focus();
     };
   }, []);

@@ -1,5 +1,7 @@
-// The NPS survey shown when the call ends: a 0–10 score and an optional comment.
+// The NPS survey shown when the call ends: a 0–10 score and an optional comment, below
+// whatever the page shows first (the orders of the call).
 
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { number, t } from '../i18n';
 import { ErrorNote, errorText } from '../ui/common';
@@ -7,7 +9,12 @@ import { ErrorNote, errorText } from '../ui/common';
 /** Longest comment the server accepts, in characters. */
 const MAX_COMMENT_CHARS = 2000;
 
-export function Survey({ submit }: { submit(score: number, comment: string | null): Promise<unknown> }) {
+interface Props {
+  submit(score: number, comment: string | null): Promise<unknown>;
+  children?: ComponentChildren;
+}
+
+export function Survey({ submit, children }: Props) {
   const [score, setScore] = useState<number | null>(null);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -31,6 +38,7 @@ export function Survey({ submit }: { submit(score: number, comment: string | nul
   return (
     <main class="screen survey" data-testid="survey" aria-labelledby="survey-title">
       <h1 id="survey-title">{t('survey.title')}</h1>
+      {children}
       <form onSubmit={onSubmit} noValidate>
         <fieldset>
           <legend>{t('survey.question')}</legend>

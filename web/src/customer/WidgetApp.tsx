@@ -1,9 +1,10 @@
 // `/widget?key={public key}`: the customer experience the embed snippet opens. After the
 // privacy notice the customer gives their name, the page asks for a session with the
-// tenant's public key, and the call page takes over.
+// tenant's public key, and the call page takes over. A page without a key, or with one
+// the server does not know, shows that the shop's setup is wrong.
 
-import { useState } from 'preact/hooks';
-import { api } from '../api/http';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from '../api/http';
 import { locale, t } from '../i18n';
 import { ErrorNote, errorText } from '../ui/common';
 import { Consent, Declined, rememberConsent } from './Consent';
@@ -27,15 +28,9 @@ export function WidgetApp() {
   const [errors, setErrors] = useState<{ name?: string; email?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
   const [joined, setJoined] = useState<Created | null>(null);
+  const [keyRefused, setKeyRefused] = useState(false);
 
-  if (!key) {
-    return (
-      <main class="screen" data-testid="widget-misconfigured">
-        <h1>{t('widget.misconfiguredTitle')}</h1>
-        <p>{t('widget.misconfiguredBody')}</p>
-      </main>
-    );
-  }
+  if (!key || keyRefused) return <Misconfigured />;
   if (joined) return <CustomerCall token={joined.customer_token} sessionId={joined.session_id} onLanguage={() => setJoined({ ...joined })} />;
   if (phase === 'consent') return <Consent onAccept={() => setPhase('form')} onDecline={() => setPhase('declined')} />;
   if (phase === 'declined') return <Declined onReview={() => setPhase('consent')} />;
@@ -77,6 +72,8 @@ export function WidgetApp() {
       history.replaceState(null, '', next);
       setJoined(created);
     } catch (err) {
+      // The request carries no token, so a 401 is the server not knowing the shop's key.
+      if (err instanceof ApiError && err.status === 401) return setKeyRefused(true);
       setErrors({ form: errorText(err) });
       setBusy(false);
     }
@@ -126,6 +123,19 @@ export function WidgetApp() {
           {busy ? t('widget.starting') : t('widget.start')}
         </button>
       </form>
+    </main>
+  );
+}
+
+function Misconfigured() {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <main class="screen" data-testid="widget-misconfigured" aria-labelledby="misconfigured-title">
+      <h1 id="misconfigured-title" tabIndex={-1} ref={heading}>
+        {t('widget.misconfiguredTitle')}
+      </h1>
+      <p>{t('widget.misconfiguredBody')}</p>
     </main>
   );
 }

@@ -9,6 +9,7 @@ import en from '../i18n/en.json';
 import es from '../i18n/es.json';
 import pt from '../i18n/pt.json';
 import ca from '../i18n/ca.json';
+import { CLOSE_REQUEST } from './framed';
 
 type Catalog = typeof en;
 const CATALOGS: Record<string, Catalog> = { en, es, pt, ca };
@@ -108,6 +109,12 @@ function install(script: HTMLScriptElement): void {
   button.addEventListener('click', open);
   overlay.addEventListener('click', (e) => e.target === overlay && close());
   root.addEventListener('keydown', (e) => (e as KeyboardEvent).key === 'Escape' && close());
+  // With the focus inside the frame, Escape reaches the framed page, which asks us to close.
+  // Only our own frame, from our own origin, may ask.
+  addEventListener('message', (e) => {
+    if (!frame || e.source !== frame.contentWindow || e.origin !== origin) return;
+    if ((e.data as { type?: unknown } | null)?.type === CLOSE_REQUEST && !overlay.hidden) close();
+  });
   (window as unknown as { Vitrine?: object }).Vitrine = { open, close };
 }
 

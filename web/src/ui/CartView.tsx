@@ -99,10 +99,13 @@ export function CartView({ cart, editable, setQuantity, checkout }: Props) {
   );
 }
 
-export function OrderSummary({ order }: { order: Order }) {
+/** An order placed in the session; `level` is that of its heading in the page's outline. */
+export function OrderSummary({ order, level = 3 }: { order: Order; level?: 2 | 3 }) {
+  const Heading = level === 2 ? 'h2' : 'h3';
+  const titleId = `order-${order.order_id}`;
   return (
-    <section class="order" data-testid="order" aria-labelledby="order-title">
-      <h3 id="order-title">{t('order.placed')}</h3>
+    <section class="order" data-testid="order" data-order={order.order_id} aria-labelledby={titleId}>
+      <Heading id={titleId}>{t('order.placed')}</Heading>
       <p class="muted">{t('order.number', { id: order.order_id })}</p>
       <ul>
         {order.lines.map((line) => (
