@@ -79,6 +79,8 @@ pub async fn run(plan: Plan, progress: Option<ProgressFn>) -> Result<Report> {
         clock,
         recorder: &recorder,
         deadline: clock.now() + micros(limit),
+        cut_short: Default::default(),
+        problems: Vec::new(),
     };
     let outcome = tokio::time::timeout(limit + Duration::from_secs(30), async {
         match plan.scenario {
@@ -123,6 +125,7 @@ pub async fn run(plan: Plan, progress: Option<ProgressFn>) -> Result<Report> {
         loadgen_traffic: outcome.loadgen_traffic,
         loadgen_threads: tokio::runtime::Handle::current().metrics().num_workers(),
         load_at_start,
+        problems: outcome.problems,
     }))
 }
 

@@ -8,6 +8,14 @@ use vitrine_tests::node::TestNode;
 /// Runs a plan on a runtime of its own (the node runs on the test's actix system) and
 /// waits for its report without blocking that system.
 async fn run_elsewhere(plan: Plan) -> Report {
+    start_elsewhere(plan)
+        .await
+        .expect("the load test thread sends its result")
+        .expect("the run completes")
+}
+
+/// Starts a plan on a runtime of its own; the receiver yields its result.
+fn start_elsewhere(plan: Plan) -> tokio::sync::oneshot::Receiver<anyhow::Result<Report>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -17,9 +25,7 @@ async fn run_elsewhere(plan: Plan) -> Report {
             .expect("a runtime for the load test");
         let _ = tx.send(runtime.block_on(run(plan, None)));
     });
-    rx.await
-        .expect("the load test thread sends its result")
-        .expect("the run completes")
+    rx
 }
 
 fn delivered_expected(report: &Report, kind: &str) -> u64 {
@@ -134,4 +140,89 @@ async fn a_small_spike_accounts_for_every_delivery_exactly() {
             .expect("a fan-out row");
         assert_eq!(row.latency.count, succeeded(&report, tx) * 2, "{kind}");
     }
+}
+
+/// A small plan against `node`, with the given extra flags.
+fn small_plan(node: &TestNode, extra: &[&str]) -> Plan {
+    let mut words = vec![
+        "spike",
+        "--target",
+        node.api.base(),
+        "--admin-token",
+        node.admin(),
+        "--sessions",
+        "2",
+        "--participants",
+        "2",
+        "--within",
+        "1s",
+        "--card-interval",
+        "250ms",
+        "--drain-timeout",
+        "2s",
+        "--progress-interval",
+        "off",
+    ];
+    words.extend_from_slice(extra);
+    Plan::from_words(words).expect("a valid plan")
+}
+
+/// A server that goes away during the traffic still leaves a report: the logs that
+/// could not be read back are named in the verdict instead of failing the run.
+#[actix_web::test]
+async fn a_server_stopped_mid_run_still_leaves_a_report() {
+    // Arrange
+    let node = TestNode::start().await;
+    let plan = small_plan(&node, &["--duration", "4s"]);
+
+    // Act: stop the node once the traffic runs.
+    let result = start_elsewhere(plan);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+    node.stop().await;
+    let report = result
+        .await
+        .expect("the load test thread sends its result")
+        .expect("the run still produces a report");
+
+    // Assert
+    assert!(!report.run.logs_checked);
+    assert!(!report.verdict.exact);
+    assert!(
+        report
+            .verdict
+            .problems
+            .iter()
+            .any(|p| p.contains("logs could not be read back")),
+        "{:?}",
+        report.verdict.problems
+    );
+}
+
+/// A run cut off by --max-run-time before its traffic ends is not exact, and its
+/// traffic time is what actually ran.
+#[actix_web::test]
+async fn a_run_cut_short_by_max_run_time_is_not_exact() {
+    // Arrange
+    let node = TestNode::start().await;
+    let plan = small_plan(&node, &["--duration", "60s", "--max-run-time", "3s"]);
+
+    // Act
+    let report = run_elsewhere(plan).await;
+
+    // Assert
+    assert!(!report.verdict.exact);
+    assert!(
+        report
+            .verdict
+            .problems
+            .iter()
+            .any(|p| p.contains("--max-run-time")),
+        "{:?}",
+        report.verdict.problems
+    );
+    assert!(
+        (0.0..=3.0).contains(&report.run.traffic_seconds),
+        "{}",
+        report.run.traffic_seconds
+    );
 }

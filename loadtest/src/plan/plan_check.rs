@@ -1,5 +1,6 @@
 //! Checks of a command line: bounds, targets, and options that make no sense together.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::*;
@@ -55,6 +56,15 @@ pub(super) fn build(cmd: &ScenarioCmd) -> Result<Plan, PlanError> {
     }
     if common.shoppers == Some(0) {
         return err("--shoppers must be at least 1".into());
+    }
+    if common.progress_interval == Some(Duration::ZERO) {
+        return err("--progress-interval must be above 0 (or off)".into());
+    }
+    // A pid that names no process would leave the server figures silently empty.
+    for pid in &common.server_pids {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            return err(format!("--server-pid {pid}: no such process"));
+        }
     }
 
     let peer = common.kind != TargetKind::Vitrine;
@@ -143,6 +153,7 @@ pub(super) fn build(cmd: &ScenarioCmd) -> Result<Plan, PlanError> {
     }
 
     let max_run_time = match common.max_run_time {
+        Some(t) if t.is_zero() => return err("--max-run-time must be above 0".into()),
         Some(t) => t,
         None => derived_run_time(common, storm.as_ref(), ramp.as_ref()),
     };
@@ -255,6 +266,15 @@ mod tests {
                 "limit",
             ),
             ("spike --admin-token x --duration soon", "duration"),
+            ("spike --admin-token x --max-run-time 0s", "--max-run-time"),
+            (
+                "spike --admin-token x --progress-interval 0s",
+                "--progress-interval",
+            ),
+            (
+                "spike --admin-token x --server-pid 4294967294",
+                "--server-pid 4294967294",
+            ),
         ];
         for (words, needle) in cases {
             let e = plan(words).expect_err(words).to_string();

@@ -45,6 +45,8 @@ pub struct ReportInputs<'a> {
     pub loadgen_threads: usize,
     /// One-minute load average when the run started.
     pub load_at_start: f64,
+    /// What kept the run from measuring everything it planned to.
+    pub problems: Vec<String>,
 }
 
 const COORDINATED_OMISSION: &str = "corrected: every latency runs from the command's scheduled \
@@ -103,13 +105,15 @@ impl Report {
                 .collect(),
             participants: i.accounting.participants,
         };
-        let verdict = judge(
+        let mut verdict = judge(
             &i.accounting,
             &i.connections,
             &run,
             m.bad_frames.0,
             i.storm.as_ref(),
         );
+        verdict.problems.extend(i.problems);
+        verdict.exact = verdict.problems.is_empty();
 
         Self {
             tool: format!("vitrine-loadtest {}", env!("CARGO_PKG_VERSION")),

@@ -1,7 +1,5 @@
 //! What machine and what code a run was taken on.
 
-use std::process::Command;
-
 use serde::Serialize;
 
 /// The machine, as `/proc` describes it.
@@ -54,35 +52,28 @@ impl Machine {
     }
 }
 
-/// The commit of the working directory's checkout, `-dirty` when tracked files changed;
-/// `VITRINE_COMMIT` overrides it. Only reads the repository.
+/// The commit this binary was built from, `-dirty` when tracked files differed from it
+/// (embedded at build time; `VITRINE_COMMIT` set at build or run time overrides it).
 pub fn commit() -> String {
     if let Ok(c) = std::env::var("VITRINE_COMMIT") {
-        return c;
+        if !c.trim().is_empty() {
+            return c.trim().to_owned();
+        }
     }
-    // The working directory's checkout, or else the one this binary was built from.
-    let dirs = [".", env!("CARGO_MANIFEST_DIR")];
-    let run = |dir: &str, args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let Some((dir, head)) = dirs
-        .iter()
-        .find_map(|d| run(d, &["rev-parse", "--short=12", "HEAD"]).map(|h| (*d, h)))
-    else {
-        return "unknown".into();
-    };
-    let dirty =
-        run(dir, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    if dirty {
-        format!("{head}-dirty")
-    } else {
-        head
+    env!("VITRINE_BUILD_COMMIT").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The build names a commit as git does, or says it could not.
+    #[test]
+    fn the_build_embeds_a_short_commit_or_unknown() {
+        let commit = env!("VITRINE_BUILD_COMMIT");
+        let head = commit.strip_suffix("-dirty").unwrap_or(commit);
+        let short_hash = head.len() == 12 && head.chars().all(|c| c.is_ascii_hexdigit());
+        assert!(
+            short_hash || commit == "unknown" || std::option_env!("VITRINE_COMMIT").is_some(),
+            "{commit}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The phases of each scenario, over a fleet.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -33,6 +33,8 @@ pub(super) struct Outcome {
     pub ramp: Option<RampReport>,
     pub server: Option<ServerFigures>,
     pub loadgen_traffic: Option<Usage>,
+    /// What kept the run from measuring everything it planned to.
+    pub problems: Vec<String>,
 }
 
 pub(super) struct Steps<'a> {
@@ -44,6 +46,10 @@ pub(super) struct Steps<'a> {
     pub clock: Clock,
     pub recorder: &'a Recorder,
     pub deadline: Micros,
+    /// Set when a phase was cut short by the run's deadline.
+    pub cut_short: AtomicBool,
+    /// What went wrong on the way, for the verdict.
+    pub problems: Vec<String>,
 }
 
 /// Readings that bracket a phase.
@@ -69,6 +75,9 @@ impl Steps<'_> {
 
     /// Sleeps until `until`, or the run's deadline if sooner.
     async fn hold(&self, until: Micros) {
+        if until > self.deadline {
+            self.cut_short.store(true, Ordering::Relaxed);
+        }
         let until = until.min(self.deadline);
         tokio::time::sleep_until(self.clock.instant(until).into()).await;
     }
@@ -94,21 +103,34 @@ impl Steps<'_> {
     }
 
     /// Wraps up, drains and reads the logs back.
-    async fn finish(&mut self) -> Result<(bool, bool, u64)> {
+    async fn finish(&mut self) -> (bool, bool, u64) {
         self.fleet.wrap_up();
         let drained = self.fleet.drain(self.plan.drain_timeout).await;
-        let check = self.plan.kind == TargetKind::Vitrine;
-        let found = if check {
-            self.fleet.say("reading logs");
-            self.fleet.check_logs(self.setup).await?
-        } else {
-            0
-        };
-        Ok((drained, check, found))
+        let (checked, found) = self.read_logs().await;
+        (drained, checked, found)
+    }
+
+    /// Reads every session's log back, for Vitrine targets. A failed read leaves the
+    /// logs unchecked and becomes a problem of the verdict: the counts so far still make
+    /// a report.
+    async fn read_logs(&mut self) -> (bool, u64) {
+        if self.plan.kind != TargetKind::Vitrine {
+            return (false, 0);
+        }
+        self.fleet.say("reading logs");
+        match self.fleet.check_logs(self.setup).await {
+            Ok(found) => (true, found),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "session logs not read back");
+                self.problems
+                    .push(format!("the session logs could not be read back: {e:#}"));
+                (false, 0)
+            }
+        }
     }
 
     fn outcome(
-        &self,
+        &mut self,
         marks: &Marks,
         connect_seconds: f64,
         traffic_seconds: f64,
@@ -152,7 +174,12 @@ impl Steps<'_> {
             (Some(a), Some(b)) => Some(self.own.usage(a, b)),
             _ => None,
         };
+        let mut problems = std::mem::take(&mut self.problems);
+        if self.cut_short.load(Ordering::Relaxed) {
+            problems.push("stopped by --max-run-time before the traffic finished".into());
+        }
         Outcome {
+            problems,
             accounting: self.fleet.account(),
             connections,
             connect_seconds,
@@ -210,9 +237,10 @@ impl Steps<'_> {
 
         self.hold(traffic_end).await;
         marks.traffic_to = self.readings();
-        let traffic_seconds = (self.now() - traffic_start) as f64 / 1e6;
+        // A deadline before the traffic's start leaves no traffic, not a negative span.
+        let traffic_seconds = self.now().saturating_sub(traffic_start) as f64 / 1e6;
 
-        let finished = self.finish().await?;
+        let finished = self.finish().await;
         let mut outcome = self.outcome(&marks, connect_seconds, traffic_seconds, finished);
         outcome.storm = storm_outcome.map(|o| StormReport {
             outcome: o,
@@ -236,9 +264,9 @@ impl Steps<'_> {
         marks.traffic_from = self.readings();
         self.hold(full + micros(self.plan.duration)).await;
         marks.traffic_to = self.readings();
-        let finished = self.finish().await?;
-        let connect_seconds = (full - t0) as f64 / 1e6;
-        let traffic_seconds = (self.now() - t0) as f64 / 1e6 - connect_seconds;
+        let finished = self.finish().await;
+        let connect_seconds = full.saturating_sub(t0) as f64 / 1e6;
+        let traffic_seconds = self.now().saturating_sub(full) as f64 / 1e6;
         Ok(self.outcome(&marks, connect_seconds, traffic_seconds, finished))
     }
 
@@ -356,13 +384,7 @@ impl Steps<'_> {
             target = (sessions + ramp.step_sessions).min(ramp.max_sessions);
         };
 
-        let check = self.plan.kind == TargetKind::Vitrine;
-        let found = if check {
-            self.fleet.say("reading logs");
-            self.fleet.check_logs(self.setup).await?
-        } else {
-            0
-        };
+        let (check, found) = self.read_logs().await;
         let mut outcome = self.outcome(
             &marks,
             connect_seconds,
