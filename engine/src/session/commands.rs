@@ -135,6 +135,25 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The code as it is spelled on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Invalid => "invalid",
+            Self::OutOfStock => "out_of_stock",
+            Self::Conflict => "conflict",
+            Self::RateLimited => "rate_limited",
+            Self::TooLarge => "too_large",
+            Self::SessionEnded => "session_ended",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// A failed command's code and message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CommandError {
@@ -199,6 +218,13 @@ pub struct CommandReply {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CommandError>,
+}
+
+impl CommandReply {
+    /// How the command ended, for spans and metrics: `ok` or its error code.
+    pub fn outcome(&self) -> &'static str {
+        self.error.as_ref().map_or("ok", |e| e.code.as_str())
+    }
 }
 
 impl CommandReply {
@@ -520,4 +546,28 @@ fn cart_change(
             data,
         ))
     }))
+}
+
+#[cfg(test)]
+mod error_code_tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn as_str_is_the_wire_spelling() {
+        for code in [
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Invalid,
+            ErrorCode::OutOfStock,
+            ErrorCode::Conflict,
+            ErrorCode::RateLimited,
+            ErrorCode::TooLarge,
+            ErrorCode::SessionEnded,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 }

@@ -991,14 +991,7 @@ async fn catch_up_with_commerce(
 
 /// Records how a command ended on its span: `ok` or the error code.
 fn record_outcome(span: &tracing::Span, reply: &CommandReply) {
-    let outcome = match &reply.error {
-        None => "ok".to_owned(),
-        Some(e) => serde_json::to_value(e.code)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-    };
-    span.record("outcome", outcome.as_str());
+    span.record("outcome", reply.outcome());
 }
 
 /// Commands whose events follow from the state alone (no commerce call).

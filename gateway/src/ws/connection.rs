@@ -33,9 +33,6 @@ const UNPARSED_COMMAND: &str = "invalid";
 /// `tenant` label of a frame refused before `hello` settled.
 const NO_TENANT: &str = "none";
 
-/// `outcome` label of a frame refused for rate (the `rate_limited` error code).
-const RATE_LIMITED_OUTCOME: &str = "rate_limited";
-
 enum Phase {
     AwaitingHello,
     Joining,
@@ -126,7 +123,7 @@ impl WsConnection {
             _ => NO_TENANT.to_owned(),
         };
         metrics::counter!(m::COMMANDS, "command" => command,
-            "outcome" => RATE_LIMITED_OUTCOME, "tenant" => tenant)
+            "outcome" => ErrorCode::RateLimited.as_str(), "tenant" => tenant)
         .increment(1);
     }
 
@@ -259,14 +256,8 @@ impl WsConnection {
                 ctx.spawn(
                     async move {
                         let reply = app.engine.execute(&key, exec).await;
-                        let outcome = reply
-                            .error
-                            .as_ref()
-                            .and_then(|e| serde_json::to_value(e.code).ok())
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_else(|| "ok".to_owned());
                         metrics::counter!(m::COMMANDS, "command" => name,
-                            "outcome" => outcome, "tenant" => key.tenant.to_string())
+                            "outcome" => reply.outcome(), "tenant" => key.tenant.to_string())
                         .increment(1);
                         metrics::histogram!(m::COMMAND_DURATION, "command" => name)
                             .record(started.elapsed().as_secs_f64());

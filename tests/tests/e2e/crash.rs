@@ -148,12 +148,28 @@ async fn a_killed_server_restarts_with_the_same_session_and_resume_works() {
     assert_eq!(unseen_cards, 15);
 }
 
+/// Waits until the demo tenant's session `session` has no actor (it stopped when idle).
+async fn wait_until_stopped(node: &vitrine_tests::node::TestNode, session: &str) {
+    let key = vitrine_engine::directory::SessionKey {
+        tenant: vitrine_persistence::model::TenantId::new("demo"),
+        session: vitrine_persistence::model::SessionId::new(session),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while node.state.engine.directory().get(&key).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle session stops"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// A cart change the commerce platform committed but the session never stored (a crash
 /// between the two) is caught up when the session is next loaded: the mirror shows the
 /// platform's cart, with an event saying so.
 #[actix_web::test]
 async fn a_cart_change_lost_to_a_crash_is_caught_up_on_the_next_load() {
-    use vitrine_persistence::model::{CartId, CartLineChange, SessionId, TenantId, VariantId};
+    use vitrine_persistence::model::{CartId, CartLineChange, TenantId, VariantId};
 
     // Arrange: a live call with one line in the cart.
     let node =
@@ -189,18 +205,7 @@ async fn a_cart_change_lost_to_a_crash_is_caught_up_on_the_next_load() {
     );
     call.shopper.close().await;
     call.customer.close().await;
-    let key = vitrine_engine::directory::SessionKey {
-        tenant: TenantId::new("demo"),
-        session: SessionId::new(session.clone()),
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while node.state.engine.directory().get(&key).is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the idle session stops"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until_stopped(&node, &session).await;
 
     // Act: the next participant loads the session again.
     let mut back = WsClient::connect(&node.api).await;
@@ -279,18 +284,7 @@ async fn a_checkout_lost_to_a_crash_is_caught_up_on_the_next_load() {
     let (customer_token, session) = (call.customer_token.clone(), call.session_id.clone());
     call.shopper.close().await;
     call.customer.close().await;
-    let key = vitrine_engine::directory::SessionKey {
-        tenant: TenantId::new("demo"),
-        session: SessionId::new(session.clone()),
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while node.state.engine.directory().get(&key).is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the idle session stops"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until_stopped(&node, &session).await;
 
     // Act
     let mut back = WsClient::connect(&node.api).await;
