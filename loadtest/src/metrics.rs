@@ -131,6 +131,9 @@ pub struct Measurements {
     pub fanout: BTreeMap<&'static str, Latency>,
     /// Fan-out of every kind together.
     pub fanout_all: Latency,
+    /// With several targets: fan-out to recipients on the shopper's node (which owns the
+    /// session, the shopper joining first) and on other nodes, by [`Placement::label`].
+    pub fanout_by_placement: BTreeMap<&'static str, Latency>,
     /// Deliveries caught up after a resume, from their scheduled send time.
     pub catchup: Histogram<u64>,
     /// Fan-out since the last progress line.
@@ -157,6 +160,7 @@ impl Measurements {
             tx: BTreeMap::new(),
             fanout: BTreeMap::new(),
             fanout_all: Latency::new(),
+            fanout_by_placement: BTreeMap::new(),
             catchup: histogram(),
             window: histogram(),
             step: histogram(),
@@ -216,6 +220,25 @@ pub struct FanoutSample {
     pub catchup: bool,
 }
 
+/// Where a recipient sits relative to the session's owner, when a run has several nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On the node of the session's shopper, which owns the session.
+    OwnerNode,
+    /// On another node: events reach it forwarded.
+    OtherNode,
+}
+
+impl Placement {
+    /// The row name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OwnerNode => "all, recipient on the owner's node",
+            Self::OtherNode => "all, recipient on another node",
+        }
+    }
+}
+
 /// The recorder shared by every participant of a run.
 pub struct Recorder {
     inner: Mutex<Measurements>,
@@ -270,11 +293,20 @@ impl Recorder {
     }
 
     /// Fan-out samples.
-    pub fn fanout(&self, samples: &[FanoutSample]) {
+    pub fn fanout(&self, samples: &[FanoutSample], placement: Option<Placement>) {
         if samples.is_empty() {
             return;
         }
         self.with(|m| {
+            if let Some(p) = placement {
+                let by = m
+                    .fanout_by_placement
+                    .entry(p.label())
+                    .or_insert_with(Latency::new);
+                for s in samples.iter().filter(|s| !s.catchup) {
+                    by.record(s.scheduled, s.written, s.received);
+                }
+            }
             for s in samples {
                 let start = corrected_start(s.scheduled, s.written);
                 let corrected = s.received.saturating_sub(start).max(1);
@@ -416,15 +448,27 @@ mod tests {
     fn corrected_latency_counts_from_the_scheduled_send() {
         let r = Recorder::new();
         // Scheduled at 0, written late at 91 ms, received at 101 ms.
-        r.fanout(&[FanoutSample {
-            kind: "product.shared",
-            scheduled: 0,
-            written: 91_000,
-            received: 101_000,
-            catchup: false,
-        }]);
+        r.fanout(
+            &[FanoutSample {
+                kind: "product.shared",
+                scheduled: 0,
+                written: 91_000,
+                received: 101_000,
+                catchup: false,
+            }],
+            Some(Placement::OtherNode),
+        );
         let m = r.snapshot();
         let f = &m.fanout["product.shared"];
+        assert_eq!(
+            m.fanout_by_placement[Placement::OtherNode.label()]
+                .corrected
+                .len(),
+            1
+        );
+        assert!(!m
+            .fanout_by_placement
+            .contains_key(Placement::OwnerNode.label()));
         assert!((Percentiles::of(&f.corrected).max - 100.0).abs() < 0.2);
         assert!((Percentiles::of(&f.raw).max - 10.0).abs() < 0.1);
         assert_eq!(r.take_window_p99().map(|p| p.round()), Some(100.0));

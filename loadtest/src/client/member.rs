@@ -381,7 +381,15 @@ impl Member {
 
     fn flush_samples(&mut self) {
         if !self.samples.is_empty() {
-            self.ctx.recorder.fanout(&self.samples);
+            let members = &self.session.setup.members;
+            let placement = (self.ctx.plan.targets.len() > 1).then(|| {
+                if members[self.m].target == members[0].target {
+                    crate::metrics::Placement::OwnerNode
+                } else {
+                    crate::metrics::Placement::OtherNode
+                }
+            });
+            self.ctx.recorder.fanout(&self.samples, placement);
             self.samples.clear();
         }
     }

@@ -86,6 +86,11 @@ impl Report {
             latency: Percentiles::of(&m.fanout_all.corrected),
             uncorrected: Percentiles::of(&m.fanout_all.raw),
         }];
+        fanout.extend(m.fanout_by_placement.iter().map(|(k, l)| LatencyRow {
+            kind: (*k).into(),
+            latency: Percentiles::of(&l.corrected),
+            uncorrected: Percentiles::of(&l.raw),
+        }));
         fanout.extend(m.fanout.iter().map(|(k, l)| LatencyRow {
             kind: (*k).into(),
             latency: Percentiles::of(&l.corrected),
