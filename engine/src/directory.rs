@@ -13,7 +13,7 @@ use vitrine_persistence::model::{SessionId, TenantId};
 use crate::session::{LiveSession, SessionDeps};
 
 /// A session, by tenant and id.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SessionKey {
     /// The tenant.
     pub tenant: TenantId,

@@ -10,6 +10,7 @@ use vitrine_persistence::model::{
 };
 use vitrine_persistence::{Store, StoreError};
 
+use crate::cluster::{self, Cluster, Placement, RemoteJoinError};
 use crate::commerce::{Commerce, CommerceError};
 use crate::directory::{LocalDirectory, SessionKey};
 use crate::events::{EventBody, ParticipantInfo, SessionEvent};
@@ -172,27 +173,62 @@ pub struct Engine {
     store: Arc<dyn Store>,
     commerce: Arc<dyn Commerce>,
     directory: Arc<LocalDirectory>,
+    cluster: Option<Arc<Cluster>>,
 }
 
+/// How a session is reached from this node.
+enum Route {
+    /// Its actor runs here.
+    Local(Addr<LiveSession>),
+    /// Another node owns it.
+    Remote(String),
+}
+
+/// Tries at finding a session's owner before a join or command gives up.
+const ROUTE_TRIES: usize = 3;
+
 impl Engine {
-    /// An engine running session actors on `threads` arbiters. Must be called inside a
-    /// running actix system.
+    /// An engine running session actors on `threads` arbiters, alone on its store. Must
+    /// be called inside a running actix system.
     pub fn new(
         store: Arc<dyn Store>,
         commerce: Arc<dyn Commerce>,
         settings: SessionSettings,
         threads: usize,
     ) -> Self {
+        Self::with_cluster(store, commerce, settings, threads, None)
+    }
+
+    /// Like [`Engine::new`], sharing the store with other nodes through `cluster` when
+    /// given: the node joins the cluster at once.
+    pub fn with_cluster(
+        store: Arc<dyn Store>,
+        commerce: Arc<dyn Commerce>,
+        settings: SessionSettings,
+        threads: usize,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Self {
         let deps = Arc::new(SessionDeps {
             store: Arc::clone(&store),
             commerce: Arc::clone(&commerce),
             settings,
+            cluster: cluster.clone(),
         });
+        let directory = LocalDirectory::new(deps, threads);
+        if let Some(cluster) = &cluster {
+            cluster.run(&directory);
+        }
         Self {
             store,
             commerce,
-            directory: LocalDirectory::new(deps, threads),
+            directory,
+            cluster,
         }
+    }
+
+    /// The Redis directory, when the node shares its store with others.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// The store.
@@ -296,40 +332,128 @@ impl Engine {
         })
     }
 
-    /// The actor of a session, started if needed; `NotFound` if the tenant has no such
-    /// session.
+    /// The actor of a session on this node, started if needed; `NotFound` if the tenant
+    /// has no such session.
     pub async fn open(&self, key: &SessionKey) -> Result<Addr<LiveSession>, EngineError> {
+        match self.route(key).await? {
+            Route::Local(addr) => Ok(addr),
+            Route::Remote(_) => Err(EngineError::Unavailable(
+                "the session runs on another node".into(),
+            )),
+        }
+    }
+
+    /// How to reach a session: its actor here (started if this node may own it), or the
+    /// node that owns it.
+    async fn route(&self, key: &SessionKey) -> Result<Route, EngineError> {
         if let Some(addr) = self.directory.get(key) {
-            return Ok(addr);
+            return Ok(Route::Local(addr));
         }
         self.store
             .session(&key.tenant, &key.session)
             .await?
             .ok_or(EngineError::NotFound)?;
-        Ok(self.directory.get_or_start(key))
-    }
-
-    /// Attaches a connection to a session.
-    pub async fn join(&self, key: &SessionKey, join: Join) -> Result<Joined, JoinError> {
-        match self.send_with_retry(key, join).await {
-            Ok(result) => result,
-            Err(EngineError::NotFound) => Err(JoinError::NotFound),
-            Err(_) => Err(JoinError::Unavailable),
-        }
-    }
-
-    /// Runs a command in a session.
-    pub async fn execute(&self, key: &SessionKey, exec: Execute) -> CommandReply {
-        match self.send_with_retry(key, exec).await {
-            Ok(reply) => reply,
-            Err(EngineError::NotFound) => {
-                CommandReply::failed(CommandError::new(ErrorCode::NotFound, "no such session"))
+        let Some(cluster) = &self.cluster else {
+            return Ok(Route::Local(self.directory.get_or_start(key)));
+        };
+        match cluster
+            .place(key)
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?
+        {
+            Placement::Here => {
+                // Connections that followed another owner start over with this one.
+                cluster.drop_followers(key);
+                Ok(Route::Local(self.directory.get_or_start(key)))
             }
-            Err(_) => CommandReply::failed(CommandError::new(
-                ErrorCode::Unavailable,
-                "the session is unavailable; try again",
-            )),
+            Placement::Elsewhere(node) => Ok(Route::Remote(node)),
         }
+    }
+
+    /// Attaches a connection to a session, on this node or through the session's owner.
+    pub async fn join(&self, key: &SessionKey, join: Join) -> Result<Joined, JoinError> {
+        for _ in 0..ROUTE_TRIES {
+            let route = match self.route(key).await {
+                Ok(route) => route,
+                Err(EngineError::NotFound) => return Err(JoinError::NotFound),
+                Err(_) => return Err(JoinError::Unavailable),
+            };
+            match route {
+                Route::Local(addr) => match addr.send(join.clone()).await {
+                    Ok(result) => return result,
+                    Err(MailboxError::Closed) => continue,
+                    Err(MailboxError::Timeout) => return Err(JoinError::Unavailable),
+                },
+                Route::Remote(owner) => {
+                    let Some(cluster) = &self.cluster else {
+                        return Err(JoinError::Unavailable);
+                    };
+                    match cluster.join_remote(&owner, key, join.clone()).await {
+                        Ok(joined) => return Ok(joined),
+                        Err(RemoteJoinError::Failed(e)) => return Err(e),
+                        Err(RemoteJoinError::Moved) => continue,
+                        Err(RemoteJoinError::Unreachable) => {
+                            if cluster.take_over(key, &owner).await.is_err() {
+                                return Err(JoinError::Unavailable);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Err(JoinError::Unavailable)
+    }
+
+    /// Runs a command in a session, here or on the node that owns it.
+    pub async fn execute(&self, key: &SessionKey, exec: Execute) -> CommandReply {
+        // A connection's commands find their way without waiting, so they reach the
+        // session in the order they were sent.
+        if let Some(addr) = self.directory.get(key) {
+            if let Ok(reply) = addr.send(exec.clone()).await {
+                return reply;
+            }
+        } else if let Some((cluster, owner)) = self
+            .cluster
+            .as_ref()
+            .and_then(|c| c.followed_owner(key).map(|o| (c, o)))
+        {
+            let reply = cluster.forward(&owner, key, exec).await;
+            if matches!(reply, cluster::messages::Reply::Unreachable) {
+                // The owner is gone: its followers here reconnect and find the new one.
+                cluster.drop_followers(key);
+            }
+            return remote_reply(reply);
+        }
+        for _ in 0..ROUTE_TRIES {
+            let route = match self.route(key).await {
+                Ok(route) => route,
+                Err(EngineError::NotFound) => {
+                    return CommandReply::failed(CommandError::new(
+                        ErrorCode::NotFound,
+                        "no such session",
+                    ))
+                }
+                Err(_) => break,
+            };
+            match route {
+                Route::Local(addr) => match addr.send(exec.clone()).await {
+                    Ok(reply) => return reply,
+                    Err(MailboxError::Closed) => continue,
+                    Err(MailboxError::Timeout) => break,
+                },
+                Route::Remote(owner) => {
+                    let Some(cluster) = &self.cluster else { break };
+                    match cluster.forward(&owner, key, exec.clone()).await {
+                        cluster::messages::Reply::NotOwner => continue,
+                        reply => return remote_reply(reply),
+                    }
+                }
+            }
+        }
+        CommandReply::failed(CommandError::new(
+            ErrorCode::Unavailable,
+            "the session is unavailable; try again",
+        ))
     }
 
     /// Detaches a connection.
@@ -337,18 +461,34 @@ impl Engine {
         if let Some(addr) = self.directory.get(key) {
             addr.do_send(Leave { conn_id });
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.leave_remote(key, conn_id);
+        }
     }
 
-    /// The current state of a session: from its actor when it is active, else rebuilt
-    /// from the store.
+    /// The current state of a session: from its actor when it is active (on this node or
+    /// another), else rebuilt from the store.
     pub async fn view(&self, key: &SessionKey) -> Result<SessionView, EngineError> {
         if let Some(addr) = self.directory.get(key) {
             if let Ok(Ok(view)) = addr.send(GetView).await {
                 return Ok(view);
             }
+        } else if let Some(cluster) = &self.cluster {
+            if let Some(owner) = cluster.owner_of(key).await {
+                if let Some(view) = cluster.view_remote(&owner, key).await {
+                    return Ok(view);
+                }
+            }
         }
         let state = load_state(&self.store, &key.tenant, &key.session).await?;
         Ok(state.view(&|_| false))
+    }
+
+    /// Leaves the cluster, if the node is in one: its sessions go to other nodes at once.
+    pub async fn leave_cluster(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.leave().await;
+        }
     }
 
     /// Waits until every active session has settled the work it accepted (appends stored
@@ -364,24 +504,12 @@ impl Engine {
             .await
             .is_ok()
     }
+}
 
-    /// Sends `msg` to the session's actor, starting it again once if it had just stopped.
-    async fn send_with_retry<M>(&self, key: &SessionKey, msg: M) -> Result<M::Result, EngineError>
-    where
-        M: actix::Message + Send + Clone + 'static,
-        M::Result: Send,
-        LiveSession: actix::Handler<M>,
-    {
-        for _ in 0..2 {
-            let addr = self.open(key).await?;
-            match addr.send(msg.clone()).await {
-                Ok(result) => return Ok(result),
-                Err(MailboxError::Closed) => continue,
-                Err(MailboxError::Timeout) => break,
-            }
-        }
-        Err(EngineError::Unavailable(
-            "the session actor is not answering".into(),
-        ))
+/// A forwarded command's reply as the client gets it.
+fn remote_reply(reply: cluster::messages::Reply) -> CommandReply {
+    match reply {
+        cluster::messages::Reply::Command { reply } => reply,
+        _ => cluster::lost_reply(),
     }
 }

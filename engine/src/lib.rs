@@ -4,6 +4,7 @@
 //! - [`session`]: the [`session::LiveSession`] actor, the single writer of one session, with
 //!   its commands, state, outbound queues and rebuild from the store.
 //! - [`directory`]: where each session's actor lives in this process.
+//! - [`cluster`]: the Redis directory, when several nodes share one store.
 //! - [`commerce`]: the commerce port and its built-in implementation, with the Shopify CSV
 //!   importer.
 //! - [`identity`]: roles, permissions and signed tokens.
@@ -13,6 +14,7 @@
 //! The engine holds no SQL: everything durable goes through
 //! [`vitrine_persistence::Store`].
 
+pub mod cluster;
 pub mod commerce;
 pub mod directory;
 pub mod engine;

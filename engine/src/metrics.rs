@@ -25,6 +25,9 @@ pub const GROUP_COMMIT_DURATION: &str = "vitrine_group_commit_duration_seconds";
 pub const OUTBOUND_DROPS: &str = "vitrine_outbound_queue_drops_total";
 /// Failed store calls, by `operation` and `kind` (`unavailable` or `internal`).
 pub const STORE_ERRORS: &str = "vitrine_store_errors_total";
+/// Messages to other nodes that could not be published (Redis down or the queue full);
+/// followers catch up from the store.
+pub const CLUSTER_DROPPED: &str = "vitrine_cluster_publish_dropped_total";
 /// WebSocket connections open (gauge).
 pub const WS_CONNECTIONS: &str = "vitrine_ws_connections";
 

@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use vitrine_engine::cluster::ClusterSettings;
 use vitrine_engine::session::SessionSettings;
 use vitrine_persistence::sqlite::Synchronous;
 use vitrine_persistence::GroupCommitOptions;
@@ -42,6 +43,9 @@ pub struct Settings {
     pub store: StoreSettings,
     /// The production store, used when `DATABASE_URL` (or `postgres.url`) is set.
     pub postgres: PostgresSettings,
+    /// The Redis directory, used when `REDIS_URL` (or `redis.url`) is set: several nodes
+    /// then share one Postgres store.
+    pub redis: RedisSettings,
     /// Token lifetimes.
     pub tokens: TokenSettings,
     /// Catalog import.
@@ -157,6 +161,51 @@ impl Default for PostgresSettings {
     }
 }
 
+/// The Redis directory of several nodes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Connection URL; usually given as `REDIS_URL`. Unset means a single node.
+    #[serde(skip_serializing)]
+    pub url: Option<SecretString>,
+    /// Start of every key and channel name; deployments sharing a Redis differ here.
+    pub prefix: String,
+    /// How long a session's lease, and a node's announcement, last without renewal: how
+    /// long a dead node's sessions wait before another node takes them.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// Longest wait for the owning node's reply to a forwarded command or join.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Connections in the pool for Redis commands (pub/sub has one of its own).
+    pub pool_size: usize,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        let c = ClusterSettings::default();
+        Self {
+            url: None,
+            prefix: c.prefix,
+            lease: c.lease,
+            request_timeout: c.request_timeout,
+            pool_size: c.pool_size,
+        }
+    }
+}
+
+impl RedisSettings {
+    /// The engine's view of these settings.
+    pub fn cluster(&self) -> ClusterSettings {
+        ClusterSettings {
+            prefix: self.prefix.clone(),
+            lease: self.lease,
+            request_timeout: self.request_timeout,
+            pool_size: self.pool_size,
+        }
+    }
+}
+
 /// Token lifetimes.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -209,6 +258,7 @@ struct Defaults {
     session: SessionDefaults,
     store: StoreSettings,
     postgres: PostgresSettings,
+    redis: RedisSettings,
     tokens: TokenSettings,
     catalog: CatalogSettings,
     shutdown_timeout: &'static str,
@@ -240,7 +290,16 @@ impl Settings {
                     .ignore(&["config", "log_format"]),
             )
             .merge(
-                Env::raw().filter_map(|key| (key == "database_url").then(|| "postgres.url".into())),
+                // Names compare without case, as the environment's do here.
+                Env::raw().filter_map(|key| {
+                    if key == "database_url" {
+                        Some("postgres.url".into())
+                    } else if key == "redis_url" {
+                        Some("redis.url".into())
+                    } else {
+                        None
+                    }
+                }),
             );
         Self::extract(figment)
     }
@@ -257,6 +316,7 @@ impl Settings {
             session: SessionDefaults {},
             store: StoreSettings::default(),
             postgres: PostgresSettings::default(),
+            redis: RedisSettings::default(),
             tokens: TokenSettings::default(),
             catalog: CatalogSettings::default(),
             shutdown_timeout: "10s",
@@ -304,6 +364,40 @@ impl Settings {
                     "DATABASE_URL must be a postgres:// or postgresql:// URL".into(),
                 ));
             }
+        }
+        let redis = &self.redis;
+        if let Some(url) = &redis.url {
+            let url = secrecy::ExposeSecret::expose_secret(url);
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(ConfigError(
+                    "REDIS_URL must be a redis:// or rediss:// URL".into(),
+                ));
+            }
+            if pg.url.is_none() {
+                return Err(ConfigError(
+                    "REDIS_URL needs DATABASE_URL: nodes share sessions through one Postgres"
+                        .into(),
+                ));
+            }
+        }
+        if redis.lease < Duration::from_secs(1) || redis.lease > Duration::from_secs(300) {
+            return Err(ConfigError("redis.lease must be 1 s to 5 min".into()));
+        }
+        if redis.request_timeout.is_zero() || redis.pool_size == 0 {
+            return Err(ConfigError(
+                "redis.request_timeout and redis.pool_size must be positive".into(),
+            ));
+        }
+        if redis.prefix.is_empty()
+            || redis.prefix.len() > 64
+            || !redis
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(ConfigError(
+                "redis.prefix must be 1 to 64 letters, digits, '-', '_' or '.'".into(),
+            ));
         }
         if self.store.group_commit.max_batch == 0 {
             return Err(ConfigError(
@@ -395,6 +489,40 @@ mod tests {
         assert!(Settings::extract(bad).is_err());
         let bad = Settings::defaults().merge(Toml::string("public_url = \"ftp://x\""));
         assert!(Settings::extract(bad).is_err());
+    }
+
+    #[test]
+    fn redis_settings_are_checked() {
+        let pg = "[postgres]\nurl = \"postgres://u@127.0.0.1/db\"\n";
+        let ok = Settings::extract(Settings::defaults().merge(Toml::string(&format!(
+            "{pg}[redis]\nurl = \"redis://127.0.0.1:6379\"\nlease = \"2s\"\nprefix = \"shop-1\""
+        ))))
+        .unwrap();
+        assert_eq!(ok.redis.cluster().lease, Duration::from_secs(2));
+        assert_eq!(ok.redis.cluster().prefix, "shop-1");
+        for (toml, complaint) in [
+            ("[redis]\nurl = \"redis://127.0.0.1\"", "DATABASE_URL"),
+            (
+                &*format!("{pg}[redis]\nurl = \"http://127.0.0.1\""),
+                "redis://",
+            ),
+            (&*format!("{pg}[redis]\nlease = \"10ms\""), "lease"),
+            (&*format!("{pg}[redis]\nlease = \"1h\""), "lease"),
+            (&*format!("{pg}[redis]\nprefix = \"\""), "prefix"),
+            (&*format!("{pg}[redis]\nprefix = \"a b:c\""), "prefix"),
+            (&*format!("{pg}[redis]\nprefix = \"ñandú🦤\""), "prefix"),
+            (
+                &*format!("{pg}[redis]\nprefix = \"{}\"", "p".repeat(65)),
+                "prefix",
+            ),
+            (&*format!("{pg}[redis]\npool_size = 0"), "pool_size"),
+            (&*format!("{pg}[redis]\nleese = \"2s\""), "leese"),
+        ] {
+            let err = Settings::extract(Settings::defaults().merge(Toml::string(toml)))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(complaint), "{toml:?}: {err}");
+        }
     }
 
     #[test]

@@ -32,10 +32,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let telemetry = telemetry::init();
 
-    if std::env::var_os("REDIS_URL").is_some() {
-        eprintln!("REDIS_URL is set, but this build runs one node only; unset it to start");
-        return ExitCode::from(2);
-    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {

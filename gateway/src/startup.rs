@@ -9,6 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use vitrine_engine::cluster::Cluster;
 use vitrine_engine::commerce::builtin::BuiltinCommerce;
 use vitrine_engine::commerce::Commerce;
 use vitrine_engine::identity::IssuedToken;
@@ -80,11 +81,26 @@ impl Application {
         };
 
         let commerce: Arc<dyn Commerce> = Arc::new(BuiltinCommerce::new(Arc::clone(&store)));
-        let engine = Engine::new(
+        let cluster = match &settings.redis.url {
+            Some(url) => {
+                let cluster = Cluster::connect(
+                    url.expose_secret(),
+                    settings.redis.cluster(),
+                    Arc::clone(&store),
+                )
+                .await
+                .context("failed to reach Redis (REDIS_URL)")?;
+                cluster.set_trace_context(Arc::new(crate::telemetry::W3cTraceContext));
+                Some(cluster)
+            }
+            None => None,
+        };
+        let engine = Engine::with_cluster(
             store,
             commerce,
             settings.session.clone(),
             settings.session_thread_count(),
+            cluster,
         );
 
         let listener = TcpListener::bind(settings.listen)
@@ -233,6 +249,14 @@ pub async fn stop(state: &web::Data<AppState>, handle: &ServerHandle, deadline: 
         .await;
     if !drained {
         tracing::warn!("sessions still busy at the shutdown bound; unacknowledged work is dropped");
+    }
+    // Everything accepted is stored: other nodes may take the sessions now.
+    let left = work_until.saturating_duration_since(Instant::now());
+    if tokio::time::timeout(left, state.engine.leave_cluster())
+        .await
+        .is_err()
+    {
+        tracing::warn!("could not leave the cluster in time; leases lapse by themselves");
     }
 
     let left = work_until.saturating_duration_since(Instant::now());

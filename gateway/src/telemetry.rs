@@ -204,6 +204,9 @@ pub fn init() -> Telemetry {
     Telemetry { provider }
 }
 
+/// How often recorded histogram samples are drained into their buckets.
+const METRICS_UPKEEP: Duration = Duration::from_secs(2);
+
 /// The process's metrics recorder, installed on first use.
 pub fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -244,6 +247,18 @@ pub fn metrics() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        // Histogram samples wait in lock-free buckets until drained: drain them every few
+        // seconds, so an unscraped node neither grows nor pays for a large drain at once.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                upkeep.run_upkeep();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start draining metrics; they drain on scrape");
         }
         describe();
         // Counters that may stay at zero for a long time are shown from the start.
@@ -288,6 +303,10 @@ fn describe() {
     );
     describe_counter!(m::OUTBOUND_DROPS, "Connections cut off as too slow (4429)");
     describe_counter!(m::STORE_ERRORS, "Failed store calls, by operation and kind");
+    describe_counter!(
+        m::CLUSTER_DROPPED,
+        "Messages to other nodes that could not be published"
+    );
 }
 
 /// The root span of each HTTP request: method and route template only, so that ids,
@@ -333,6 +352,37 @@ impl tracing_actix_web::RootSpanBuilder for HttpSpans {
 
 /// Reports every group commit of the store as metrics.
 pub struct GroupCommitMetrics;
+
+/// Carries a forwarded command's trace to the node that owns its session, as a W3C
+/// `traceparent`, so the command's trace shows both hops. Without an exporter spans are
+/// not recorded and nothing is carried.
+pub struct W3cTraceContext;
+
+impl vitrine_engine::cluster::TraceContext for W3cTraceContext {
+    fn inject(&self, span: &tracing::Span) -> Option<String> {
+        use opentelemetry::propagation::TextMapPropagator;
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let cx = span.context();
+        if !cx.span().span_context().is_valid() {
+            return None;
+        }
+        let mut carrier = std::collections::HashMap::new();
+        opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .inject_context(&cx, &mut carrier);
+        carrier.remove("traceparent")
+    }
+
+    fn extract(&self, traceparent: &str, span: &tracing::Span) {
+        use opentelemetry::propagation::TextMapPropagator;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let carrier =
+            std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+        let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
+        // A span that is not recorded has nothing to attach the parent to.
+        let _ = span.set_parent(cx);
+    }
+}
 
 impl vitrine_persistence::BatchObserver for GroupCommitMetrics {
     fn committed(&self, size: usize, elapsed: Duration) {

@@ -3,6 +3,7 @@
 //! through the gateway's own types.
 
 pub mod call;
+pub mod cluster;
 pub mod faults;
 pub mod http;
 pub mod node;

@@ -243,6 +243,13 @@ impl ServerProcess {
         ADMIN_TOKEN
     }
 
+    /// Sends a signal (`STOP`, `CONT`, `TERM`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status();
+    }
+
     /// Asks the process to stop (SIGTERM).
     pub fn terminate(&self) {
         let _ = Command::new("kill")

@@ -23,8 +23,10 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 /// Default number of search results.
 pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
 
-/// A command from a participant.
-#[derive(Clone, Debug, PartialEq)]
+/// A command from a participant. (Its serde form travels between nodes only; the wire
+/// form is the gateway's.)
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Go live.
     StartSession,
@@ -250,7 +252,7 @@ impl CommandReply {
 }
 
 /// Who sent a command, as established when their connection joined.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Caller {
     /// Participant id.
     pub participant_id: ParticipantId,

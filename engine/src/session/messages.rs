@@ -1,6 +1,7 @@
 //! Messages the session actor answers.
 
 use actix::Message;
+use serde::{Deserialize, Serialize};
 use vitrine_persistence::model::ParticipantId;
 
 use super::commands::{Caller, Command, CommandReply};
@@ -27,7 +28,7 @@ pub struct Join {
 }
 
 /// A connection was attached.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Joined {
     /// The participant.
     pub participant_id: ParticipantId,
@@ -38,7 +39,8 @@ pub struct Joined {
 }
 
 /// Why a connection could not be attached.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum JoinError {
     /// The store could not be reached to load the session.
     #[error("session unavailable")]
@@ -86,3 +88,39 @@ pub struct GetView;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
+
+/// Seats a connection of another node: the session counts it as connected and publishes
+/// its events for that node, which delivers them. Answers the `welcome` frame.
+#[derive(Message)]
+#[rtype(result = "Result<(Joined, std::sync::Arc<str>), JoinError>")]
+pub struct RemoteJoin {
+    /// The node the connection is on.
+    pub node: String,
+    /// The connection, numbered by that node.
+    pub conn: ConnectionId,
+    /// Who is on it.
+    pub caller: Caller,
+}
+
+/// A connection of another node closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteLeave {
+    /// The node the connection was on.
+    pub node: String,
+    /// The connection, numbered by that node.
+    pub conn: ConnectionId,
+}
+
+/// A node died: its connections are gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NodeGone {
+    /// The node.
+    pub node: String,
+}
+
+/// This node lost the session's lease: stop serving it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StepDown;

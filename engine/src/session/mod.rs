@@ -37,6 +37,7 @@ use vitrine_persistence::model::{
 };
 use vitrine_persistence::{AppendError, Store};
 
+use crate::cluster::Cluster;
 use crate::commerce::Commerce;
 use crate::directory::{LocalDirectory, SessionKey};
 use crate::events::{EventBody, ParticipantInfo, SessionEvent};
@@ -46,7 +47,10 @@ use crate::wire::{event_frame, stored_and_frame, welcome_frame};
 
 pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
 pub use load::{load_state, LoadError};
-pub use messages::{ConnectionId, Drain, Execute, GetView, Join, JoinError, Joined, Leave};
+pub use messages::{
+    ConnectionId, Drain, Execute, GetView, Join, JoinError, Joined, Leave, NodeGone, RemoteJoin,
+    RemoteLeave, StepDown,
+};
 pub use outbound::{close_code, outbound, Next, Offer, OutFrame, Outbound, OutboundReceiver};
 pub use replay::ReplayRequest;
 pub use state::{ChatLine, SessionState, SessionStatus, SessionView, SharedCard};
@@ -98,6 +102,8 @@ pub struct SessionDeps {
     pub commerce: Arc<dyn Commerce>,
     /// Tunables.
     pub settings: SessionSettings,
+    /// The Redis directory, when several nodes share the store.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 /// One connection attached to the session.
@@ -106,11 +112,49 @@ struct Connection {
     outbound: Outbound,
 }
 
+/// A connection to seat, here or on another node.
+struct Seating {
+    conn_id: ConnectionId,
+    caller: Caller,
+    seat: Seat,
+}
+
+enum Seat {
+    /// A connection of this node, fed through its outbound queue.
+    Local {
+        outbound: Outbound,
+        resume_after: Option<u64>,
+    },
+    /// A connection of another node, fed by that node from the session's channel.
+    Remote { node: String },
+}
+
+/// Where the answer to a join goes.
+enum JoinTx {
+    Local(oneshot::Sender<Result<Joined, JoinError>>),
+    Remote(oneshot::Sender<Result<(Joined, Arc<str>), JoinError>>),
+}
+
+impl JoinTx {
+    fn fail(self, error: JoinError) {
+        match self {
+            Self::Local(tx) => {
+                let _ = tx.send(Err(error));
+            }
+            Self::Remote(tx) => {
+                let _ = tx.send(Err(error));
+            }
+        }
+    }
+}
+
 /// A piece of work, processed in arrival order.
 enum Work {
     Execute(Execute, oneshot::Sender<CommandReply>),
-    Join(Join, oneshot::Sender<Result<Joined, JoinError>>),
+    Join(Seating, JoinTx),
     Leave(ConnectionId),
+    RemoteLeave(String, ConnectionId),
+    NodeGone(String),
     ParticipantGone(ParticipantId),
     View(oneshot::Sender<Result<SessionView, JoinError>>),
 }
@@ -123,7 +167,7 @@ enum Completion {
         tx: oneshot::Sender<CommandReply>,
         span: tracing::Span,
     },
-    Join(Join, oneshot::Sender<Result<Joined, JoinError>>),
+    Join(Seating, JoinTx),
     Nothing,
 }
 
@@ -147,7 +191,11 @@ pub struct LiveSession {
     state: Option<SessionState>,
     stale: bool,
     epoch: u64,
+    /// The last seq known to be stored.
+    stored_seq: u64,
     conns: HashMap<ConnectionId, Connection>,
+    /// Connections of other nodes, by node and that node's connection number.
+    remote: HashMap<(String, ConnectionId), Caller>,
     queue: VecDeque<Work>,
     busy: bool,
     replies: ReplyCache,
@@ -156,6 +204,8 @@ pub struct LiveSession {
     unsnapshotted: u64,
     drained: Vec<oneshot::Sender<()>>,
     span: tracing::Span,
+    /// The `tenant` metric label, made once.
+    tenant_label: metrics::SharedString,
 }
 
 impl LiveSession {
@@ -175,6 +225,7 @@ impl LiveSession {
             deps.settings.remembered_replies.max(1024),
             deps.settings.remember_for,
         );
+        let key_tenant = key.tenant.clone();
         Self {
             key,
             activation,
@@ -183,7 +234,9 @@ impl LiveSession {
             state: None,
             stale: true,
             epoch: 0,
+            stored_seq: 0,
             conns: HashMap::new(),
+            remote: HashMap::new(),
             queue: VecDeque::new(),
             busy: false,
             replies,
@@ -192,6 +245,7 @@ impl LiveSession {
             unsnapshotted: 0,
             drained: Vec::new(),
             span,
+            tenant_label: metrics::SharedString::from(Arc::<str>::from(key_tenant.as_str())),
         }
     }
 
@@ -225,6 +279,8 @@ impl LiveSession {
                     let _ = tx.send(Ok(self.view()));
                 }
                 Work::Leave(conn_id) => self.detach(conn_id),
+                Work::RemoteLeave(node, conn) => self.detach_remote(&node, conn),
+                Work::NodeGone(node) => self.node_gone(&node),
                 Work::ParticipantGone(participant) => self.participant_gone(participant, ctx),
                 Work::Join(join, tx) => self.join(join, tx, ctx),
                 Work::Execute(exec, tx) => self.execute(exec, tx, ctx),
@@ -238,9 +294,7 @@ impl LiveSession {
     }
 
     fn view(&self) -> SessionView {
-        let conns = &self.conns;
-        self.state()
-            .view(&|p| conns.values().any(|c| &c.caller.participant_id == p))
+        self.state().view(&|p| self.is_connected(p))
     }
 
     /// Rebuilds the state from the store, then carries on with the queue.
@@ -295,6 +349,10 @@ impl LiveSession {
                 match result {
                     Ok((state, epoch, records, fixed)) => {
                         tracing::info!(parent: &act.span, seq = state.seq, epoch, "session loaded");
+                        if let Some(cluster) = &act.deps.cluster {
+                            cluster.set_epoch(&act.key, act.activation, epoch);
+                        }
+                        act.stored_seq = state.seq;
                         act.state = Some(state);
                         act.epoch = epoch;
                         act.stale = false;
@@ -584,13 +642,16 @@ impl LiveSession {
     ) {
         let error = match result {
             Ok(()) => {
-                metrics::counter!(m::EVENTS_APPENDED, "tenant" => self.key.tenant.to_string())
+                metrics::counter!(m::EVENTS_APPENDED, "tenant" => self.tenant_label.clone())
                     .increment(frames.len() as u64);
+                if let Some(last) = group.iter().rev().find_map(|p| p.events.last()) {
+                    self.stored_seq = last.seq;
+                }
                 let mut frames = frames.into_iter();
                 for pending in group {
                     self.unsnapshotted += pending.events.len() as u64;
                     for (event, frame) in pending.events.iter().zip(frames.by_ref()) {
-                        self.fan_out_frame(event.body.kind(), frame, pending.staged);
+                        self.fan_out_frame(event.seq, event.body.kind(), frame, pending.staged);
                     }
                     self.complete(pending.completion, ctx);
                 }
@@ -666,9 +727,7 @@ impl LiveSession {
                 }
                 let _ = tx.send(reply);
             }
-            Completion::Join(_, tx) => {
-                let _ = tx.send(Err(JoinError::Unavailable));
-            }
+            Completion::Join(_, tx) => tx.fail(JoinError::Unavailable),
             Completion::Nothing => {}
         }
     }
@@ -703,13 +762,19 @@ impl LiveSession {
 
     /// Sends a stored event to every connection allowed to see it.
     fn fan_out(&mut self, event: &SessionEvent, staged: Instant) {
-        self.fan_out_frame(event.body.kind(), event_frame(event), staged);
+        self.fan_out_frame(event.seq, event.body.kind(), event_frame(event), staged);
     }
 
     /// Sends the frame of a stored event of `kind` to every connection allowed to see it;
-    /// every recipient shares the one encoded frame.
-    fn fan_out_frame(&mut self, kind: &str, frame: Arc<str>, staged: Instant) {
+    /// every recipient shares the one encoded frame. Other nodes with connections get it
+    /// once, on the session's channel.
+    fn fan_out_frame(&mut self, seq: u64, kind: &str, frame: Arc<str>, staged: Instant) {
         let staff_only = EventBody::is_staff_only_kind(kind);
+        if !self.remote.is_empty() {
+            if let Some(cluster) = &self.deps.cluster {
+                cluster.publish_event(&self.key, seq, staff_only, &frame);
+            }
+        }
         let mut dropped = Vec::new();
         for (id, conn) in &self.conns {
             if staff_only && !conn.caller.role.is_staff() {
@@ -749,10 +814,61 @@ impl LiveSession {
         }
     }
 
+    /// Removes a connection of another node.
+    fn detach_remote(&mut self, node: &str, conn: ConnectionId) {
+        let Some(caller) = self.remote.remove(&(node.to_owned(), conn)) else {
+            return;
+        };
+        if self.conns.is_empty() && self.remote.is_empty() {
+            self.idle_since = Instant::now();
+        }
+        if !self.is_connected(&caller.participant_id) {
+            self.queue
+                .push_back(Work::ParticipantGone(caller.participant_id));
+        }
+    }
+
+    /// Forgets every connection of a dead node; it is told, in case it only paused.
+    fn node_gone(&mut self, node: &str) {
+        let conns: Vec<ConnectionId> = self
+            .remote
+            .keys()
+            .filter(|(n, _)| n == node)
+            .map(|(_, c)| *c)
+            .collect();
+        if conns.is_empty() {
+            return;
+        }
+        tracing::warn!(parent: &self.span, node, connections = conns.len(),
+            "a node with participants died");
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.evict(node, &self.key);
+        }
+        for conn in conns {
+            self.detach_remote(node, conn);
+        }
+    }
+
     fn is_connected(&self, participant: &ParticipantId) -> bool {
         self.conns
             .values()
             .any(|c| &c.caller.participant_id == participant)
+            || self
+                .remote
+                .values()
+                .any(|c| &c.participant_id == participant)
+    }
+
+    fn connections_of(&self, participant: &ParticipantId) -> usize {
+        self.conns
+            .values()
+            .filter(|c| &c.caller.participant_id == participant)
+            .count()
+            + self
+                .remote
+                .values()
+                .filter(|c| &c.participant_id == participant)
+                .count()
     }
 
     fn participant_gone(&mut self, participant: ParticipantId, ctx: &mut Context<Self>) {
@@ -778,19 +894,10 @@ impl LiveSession {
         );
     }
 
-    fn join(
-        &mut self,
-        mut join: Join,
-        tx: oneshot::Sender<Result<Joined, JoinError>>,
-        ctx: &mut Context<Self>,
-    ) {
-        let open = self
-            .conns
-            .values()
-            .filter(|c| c.caller.participant_id == join.caller.participant_id)
-            .count();
+    fn join(&mut self, mut join: Seating, tx: JoinTx, ctx: &mut Context<Self>) {
+        let open = self.connections_of(&join.caller.participant_id);
         if open >= self.deps.settings.max_connections_per_participant {
-            let _ = tx.send(Err(JoinError::TooManyConnections));
+            tx.fail(JoinError::TooManyConnections);
             return;
         }
         // A session has one shopper: the one it is matched to, or the first to join it.
@@ -846,50 +953,64 @@ impl LiveSession {
     }
 
     /// Queues welcome (and the catch-up) for a connection, then adds it to the fan-out.
-    fn attach(
-        &mut self,
-        join: Join,
-        tx: oneshot::Sender<Result<Joined, JoinError>>,
-        _ctx: &mut Context<Self>,
-    ) {
+    /// A connection of another node gets the welcome back instead; its node catches it up.
+    fn attach(&mut self, join: Seating, tx: JoinTx, _ctx: &mut Context<Self>) {
         let participant_id = join.caller.participant_id.clone();
         let role = join.caller.role;
+        let (outbound, resume_after) = match join.seat {
+            Seat::Local {
+                outbound,
+                resume_after,
+            } => (outbound, resume_after),
+            Seat::Remote { node } => {
+                self.remote.insert((node, join.conn_id), join.caller);
+                let view = self.view();
+                let joined = Joined {
+                    participant_id: participant_id.clone(),
+                    role,
+                    seq: view.seq,
+                };
+                let welcome = welcome_frame(&participant_id, role, &view);
+                if let JoinTx::Remote(tx) = tx {
+                    let _ = tx.send(Ok((joined, welcome)));
+                }
+                return;
+            }
+        };
         // The new connection counts as connected in its own welcome.
         metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => role.as_str()).increment(1.0);
         self.conns.insert(
             join.conn_id,
             Connection {
                 caller: join.caller,
-                outbound: join.outbound.clone(),
+                outbound: outbound.clone(),
             },
         );
         let view = self.view();
         let seq = view.seq;
-        let mut offered = join
-            .outbound
-            .offer_text(welcome_frame(&participant_id, role, &view));
-        if let Some(after) = join.resume_after.filter(|after| *after < seq) {
+        let mut offered = outbound.offer_text(welcome_frame(&participant_id, role, &view));
+        if let Some(after) = resume_after.filter(|after| *after < seq) {
             if offered == Offer::Queued {
-                offered = join
-                    .outbound
-                    .offer(OutFrame::Replay(Box::new(ReplayRequest::new(
-                        Arc::clone(&self.deps.store),
-                        self.key.tenant.clone(),
-                        self.key.session.clone(),
-                        after,
-                        seq,
-                        role.is_staff(),
-                    ))));
+                offered = outbound.offer(OutFrame::Replay(Box::new(ReplayRequest::new(
+                    Arc::clone(&self.deps.store),
+                    self.key.tenant.clone(),
+                    self.key.session.clone(),
+                    after,
+                    seq,
+                    role.is_staff(),
+                ))));
             }
         }
         if offered != Offer::Queued {
             self.detach(join.conn_id);
         }
-        let _ = tx.send(Ok(Joined {
-            participant_id,
-            role,
-            seq,
-        }));
+        if let JoinTx::Local(tx) = tx {
+            let _ = tx.send(Ok(Joined {
+                participant_id,
+                role,
+                seq,
+            }));
+        }
     }
 
     fn save_snapshot(&mut self) {
@@ -926,6 +1047,7 @@ impl LiveSession {
 
     fn check_idle(&mut self, ctx: &mut Context<Self>) {
         let idle = self.conns.is_empty()
+            && self.remote.is_empty()
             && self.queue.is_empty()
             && !self.busy
             && self.idle_since.elapsed() >= self.deps.settings.idle_timeout;
@@ -1040,13 +1162,11 @@ fn refuse_with(work: Work, code: ErrorCode, message: &str, join: JoinError) {
         Work::Execute(_, tx) => {
             let _ = tx.send(CommandReply::failed(CommandError::new(code, message)));
         }
-        Work::Join(_, tx) => {
-            let _ = tx.send(Err(join));
-        }
+        Work::Join(_, tx) => tx.fail(join),
         Work::View(tx) => {
             let _ = tx.send(Err(join));
         }
-        Work::Leave(_) | Work::ParticipantGone(_) => {}
+        Work::Leave(_) | Work::RemoteLeave(..) | Work::NodeGone(_) | Work::ParticipantGone(_) => {}
     }
 }
 
@@ -1086,12 +1206,31 @@ impl Actor for LiveSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.deps.settings.max_queue.max(16));
         ctx.run_interval(IDLE_CHECK, |act, ctx| act.check_idle(ctx));
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.hold(&self.key, self.activation, ctx.address());
+            // Nodes following the session hear that the owner lives, and up to which seq
+            // it stored, so a dropped event is noticed even when no other follows it.
+            ctx.run_interval(cluster.settings().tick(), |act, _| {
+                if act.remote.is_empty() || act.stale {
+                    return;
+                }
+                if let Some(cluster) = &act.deps.cluster {
+                    cluster.publish_heartbeat(&act.key, act.stored_seq);
+                }
+            });
+        }
         // Load right away, so the first participant does not wait for it.
         self.reload(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.directory.remove(&self.key, self.activation);
+        if let Some(cluster) = &self.deps.cluster {
+            if !self.remote.is_empty() {
+                cluster.publish_moved(&self.key);
+            }
+            cluster.release(&self.key, self.activation);
+        }
         // Connections still attached (the actor was fenced, or lost its session) must not
         // stay open to a session that no longer answers: they reconnect and resume.
         for (_, conn) in std::mem::take(&mut self.conns) {
@@ -1128,8 +1267,59 @@ impl Handler<Join> for LiveSession {
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.enqueue(Work::Join(msg, tx), ctx);
+        let seating = Seating {
+            conn_id: msg.conn_id,
+            caller: msg.caller,
+            seat: Seat::Local {
+                outbound: msg.outbound,
+                resume_after: msg.resume_after,
+            },
+        };
+        self.enqueue(Work::Join(seating, JoinTx::Local(tx)), ctx);
         Box::pin(async move { rx.await.unwrap_or(Err(JoinError::Unavailable)) })
+    }
+}
+
+impl Handler<RemoteJoin> for LiveSession {
+    type Result = ResponseFuture<Result<(Joined, Arc<str>), JoinError>>;
+
+    fn handle(&mut self, msg: RemoteJoin, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let seating = Seating {
+            conn_id: msg.conn,
+            caller: msg.caller,
+            seat: Seat::Remote { node: msg.node },
+        };
+        self.enqueue(Work::Join(seating, JoinTx::Remote(tx)), ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(JoinError::Unavailable)) })
+    }
+}
+
+impl Handler<RemoteLeave> for LiveSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteLeave, ctx: &mut Self::Context) {
+        self.enqueue(Work::RemoteLeave(msg.node, msg.conn), ctx);
+    }
+}
+
+impl Handler<NodeGone> for LiveSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: NodeGone, ctx: &mut Self::Context) {
+        self.enqueue(Work::NodeGone(msg.node), ctx);
+    }
+}
+
+impl Handler<StepDown> for LiveSession {
+    type Result = ();
+
+    fn handle(&mut self, _msg: StepDown, ctx: &mut Self::Context) {
+        tracing::warn!(parent: &self.span, "lease lost; stopping");
+        for work in self.queue.drain(..) {
+            refuse_unavailable(work);
+        }
+        ctx.stop();
     }
 }
 

@@ -36,7 +36,12 @@ const NO_TENANT: &str = "none";
 enum Phase {
     AwaitingHello,
     Joining,
-    Joined { key: SessionKey, caller: Caller },
+    Joined {
+        key: SessionKey,
+        caller: Caller,
+        /// The `tenant` label, made once: each command's metrics share it.
+        tenant: metrics::SharedString,
+    },
     Closing,
 }
 
@@ -119,8 +124,8 @@ impl WsConnection {
     /// command names come from the protocol's fixed set, tenants from verified tokens.
     fn count_rate_limited(&self, command: &'static str) {
         let tenant = match &self.phase {
-            Phase::Joined { key, .. } => key.tenant.to_string(),
-            _ => NO_TENANT.to_owned(),
+            Phase::Joined { tenant, .. } => tenant.clone(),
+            _ => metrics::SharedString::const_str(NO_TENANT),
         };
         metrics::counter!(m::COMMANDS, "command" => command,
             "outcome" => ErrorCode::RateLimited.as_str(), "tenant" => tenant)
@@ -225,7 +230,14 @@ impl WsConnection {
                     "expected hello",
                 );
             }
-            (command, Phase::Joined { key, caller }) => {
+            (
+                command,
+                Phase::Joined {
+                    key,
+                    caller,
+                    tenant,
+                },
+            ) => {
                 let Some((command_id, command)) = command.into_command() else {
                     return;
                 };
@@ -249,15 +261,19 @@ impl WsConnection {
                     command,
                     span: span.clone(),
                 };
-                let (app, key, outbound) =
-                    (Arc::clone(&self.app), key.clone(), self.outbound.clone());
+                let (app, key, outbound, tenant) = (
+                    Arc::clone(&self.app),
+                    key.clone(),
+                    self.outbound.clone(),
+                    tenant.clone(),
+                );
                 let started = Instant::now();
                 // Spawned in arrival order; the session handles them in that order.
                 ctx.spawn(
                     async move {
                         let reply = app.engine.execute(&key, exec).await;
                         metrics::counter!(m::COMMANDS, "command" => name,
-                            "outcome" => reply.outcome(), "tenant" => key.tenant.to_string())
+                            "outcome" => reply.outcome(), "tenant" => tenant)
                         .increment(1);
                         metrics::histogram!(m::COMMAND_DURATION, "command" => name)
                             .record(started.elapsed().as_secs_f64());
@@ -341,7 +357,12 @@ impl WsConnection {
             Ok((key, caller)) => {
                 tracing::debug!(parent: &act.span, session_id = %key.session,
                     participant_id = %caller.participant_id, "connection joined");
-                act.phase = Phase::Joined { key, caller };
+                let tenant = metrics::SharedString::from(Arc::<str>::from(key.tenant.as_str()));
+                act.phase = Phase::Joined {
+                    key,
+                    caller,
+                    tenant,
+                };
             }
             Err(HelloError::Unauthorized(why)) => act.close(
                 ctx,

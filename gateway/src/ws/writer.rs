@@ -35,6 +35,8 @@ pub(crate) async fn run(
     mut frames: OutboundReceiver,
     mut control: mpsc::Receiver<Control>,
 ) -> u16 {
+    // Resolved once: recording a sample is then an atomic push, with no registry lookup.
+    let fanout = metrics::histogram!(m::FANOUT_LATENCY);
     loop {
         tokio::select! {
             biased;
@@ -71,7 +73,7 @@ pub(crate) async fn run(
                     if session.text(text.to_string()).await.is_err() {
                         return close::GOING_AWAY;
                     }
-                    metrics::histogram!(m::FANOUT_LATENCY).record(staged.elapsed().as_secs_f64());
+                    fanout.record(staged.elapsed().as_secs_f64());
                 }
                 Next::Frame(OutFrame::Replay(mut replay)) => loop {
                     match replay.next_page().await {

@@ -108,6 +108,11 @@ id_type!(
     OrderId,
     "ord_"
 );
+id_type!(
+    /// A running node of a deployment, new at every start.
+    NodeId,
+    "nod_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,8 @@ pub use catalog::{Image, ImportCounts, InventoryPolicy, Product, ProductQuery, V
 pub use commerce::{Cart, CartLine, CartLineChange, CartStatus, Customer, Order, OrderLine};
 pub use identity::{AuditEntry, Tenant, User};
 pub use ids::{
-    CartId, CustomerId, OrderId, ParticipantId, ProductId, SessionId, TenantId, UserId, VariantId,
+    CartId, CustomerId, NodeId, OrderId, ParticipantId, ProductId, SessionId, TenantId, UserId,
+    VariantId,
 };
 pub use money::Money;
 pub use session::{

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod checkout;
+mod cluster;
 mod crash;
 mod flow;
 mod guarantees;
