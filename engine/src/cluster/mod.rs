@@ -699,7 +699,13 @@ impl Cluster {
                 seq,
                 staff_only,
                 frame,
-            } => session.deliver(&self.store, seq, staff_only, &frame),
+            } => {
+                if !is_event_frame(&frame, seq) {
+                    tracing::warn!(seq, "a session note's frame is not that event; ignored");
+                    return;
+                }
+                session.deliver(&self.store, seq, staff_only, &frame)
+            }
             SessionNote::Heartbeat { seq, node } if node == session.owner => {
                 session.last_heard = Instant::now();
                 session.catch_up(&self.store, seq)
@@ -1302,6 +1308,16 @@ impl Cluster {
     }
 }
 
+/// Whether `frame` is the `event` frame of `seq`, as the owner encodes it (`type`, then
+/// `seq`, first): a cheap check that a note is not corrupt, made before it reaches anyone.
+fn is_event_frame(frame: &str, seq: u64) -> bool {
+    let Some(rest) = frame.strip_prefix(r#"{"type":"event","seq":"#) else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse() == Ok(seq) && rest[digits..].starts_with(',')
+}
+
 /// Why a connection could not be seated with a remote owner.
 #[derive(Debug)]
 pub enum RemoteJoinError {
@@ -1319,4 +1335,34 @@ pub fn lost_reply() -> CommandReply {
         ErrorCode::Unavailable,
         "the session's node did not answer; try again",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EventBody, SessionEvent};
+
+    #[test]
+    fn only_the_events_own_frame_passes_for_it() {
+        let event = SessionEvent {
+            seq: 42,
+            at: vitrine_persistence::now(),
+            by: None,
+            body: EventBody::SessionStarted {},
+        };
+        let frame = crate::wire::event_frame(&event);
+        assert!(is_event_frame(&frame, 42));
+        assert!(!is_event_frame(&frame, 4));
+        assert!(!is_event_frame(&frame, 420));
+        for junk in [
+            "",
+            "{}",
+            "not json",
+            r#"{"type":"event","seq":42}"#,
+            r#"{"type":"reply","seq":42,"#,
+            "{\"type\":\"event\",\"seq\":४२,",
+        ] {
+            assert!(!is_event_frame(junk, 42), "{junk:?}");
+        }
+    }
 }

@@ -536,3 +536,118 @@ async fn a_forwarded_command_is_one_trace_across_both_nodes() {
         "the append is in the same trace"
     );
 }
+
+/// Garbage on a node's inbox and on a session's channel (broken JSON, wrong shapes, bytes
+/// that are not UTF-8, a megabyte, right-to-left and emoji text, notes from a stranger)
+/// is ignored: the nodes keep serving the session, in order.
+#[actix_web::test]
+async fn garbage_on_redis_channels_is_ignored() {
+    // Arrange
+    let cluster = TestCluster::start(2, Duration::from_secs(3)).await;
+    let apis = cluster.apis();
+    let s = three_way(&apis[0], ADMIN_TOKEN, 0).await;
+    let mut shopper = WsClient::connect(&apis[0]).await;
+    shopper.hello(&s.shopper, &s.session_id, None).await;
+    let mut customer = WsClient::connect(&apis[1]).await;
+    customer.hello(&s.customer, &s.session_id, None).await;
+    let started = shopper
+        .command(serde_json::json!({"type": "session.start"}))
+        .await;
+    assert!(started.ok);
+    let url = cluster.redis.url();
+    let redis = |args: &[&str]| {
+        std::process::Command::new("redis-cli")
+            .arg("-u")
+            .arg(&url)
+            .args(args)
+            .output()
+            .expect("redis-cli")
+    };
+    // Publishes raw bytes, given on stdin (`-x`): any size, any bytes.
+    let publish = |channel: &str, payload: &[u8]| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("redis-cli")
+            .args(["-u", &url, "-x", "PUBLISH", channel])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-cli");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(payload)
+            .expect("write");
+        let _ = child.wait();
+    };
+    let nodes = String::from_utf8_lossy(&redis(&["SMEMBERS", "vitrine:nodes"]).stdout).into_owned();
+    let nodes: Vec<&str> = nodes.split_whitespace().collect();
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+
+    // Act
+    let big = "x".repeat(1024 * 1024);
+    let events = format!("vitrine:events:demo:{}", s.session_id);
+    let mut junk: Vec<Vec<u8>> = [
+        "",
+        "{",
+        "null",
+        r#"{"t":"request","from":"nod_x","corr":1,"request":{"op":"execute"}}"#,
+        r#"{"t":"reply","corr":18446744073709551615,"reply":{"r":"command","reply":{}}}"#,
+        "{\"t\":\"leave\",\"from\":\"\u{202e}nod_evil\",\"key\":{\"tenant\":\"demo\",\"session\":\"ses_x\"},\"conn\":1}",
+        r#"{"t":"evicted","key":{"tenant":"demo","session":"🦤🦤🦤"}}"#,
+        big.as_str(),
+    ]
+    .iter()
+    .map(|j| j.as_bytes().to_vec())
+    .collect();
+    junk.push(vec![0xff, 0xfe, 0x00, 0xc3]);
+    for node in &nodes {
+        let inbox = format!("vitrine:inbox:{node}");
+        for j in &junk {
+            publish(&inbox, j);
+        }
+    }
+    let notes: Vec<Vec<u8>> = [
+        "e 999999 a {}".to_owned(),
+        "e 1 s not-json".to_owned(),
+        "h 999999 nod_stranger".to_owned(),
+        "m nod_stranger".to_owned(),
+        "e -4 a x".to_owned(),
+        format!("e 5 a {big}"),
+        "e 7 a {\"type\":\"event\",\"seq\":8,\"data\":\"مرحبا\"}".to_owned(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .chain(junk.iter().cloned())
+    .collect();
+    for note in &notes {
+        publish(&events, note);
+    }
+
+    // Assert: both nodes still serve the session, and the customer sees every event once.
+    let before = customer.events.len();
+    for i in 0..5 {
+        let pushed = shopper
+            .command(push_card(&format!("after the junk {i}")))
+            .await;
+        assert!(pushed.ok, "{pushed:?}");
+    }
+    let added = customer
+        .command(serde_json::json!({"type": "cart.add", "variant_id": vitrine_tests::call::demo::PLENTIFUL, "quantity": 1}))
+        .await;
+    assert!(added.ok, "{added:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while customer.events.len() < before + 6 && Instant::now() < deadline {
+        let _ = customer.next_frame(Duration::from_millis(100)).await;
+    }
+    let seqs: Vec<u64> = customer.events.iter().map(|e| e.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.dedup();
+    assert_eq!(sorted, seqs, "no event twice");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order, no gap: {seqs:?}"
+    );
+    assert!(customer.events.len() >= before + 6, "{seqs:?}");
+    assert_eq!(customer.closed, None);
+}
