@@ -143,6 +143,9 @@ impl RemoteSession {
     }
 
     /// Asks every connection to reconnect (the session moved); they are removed.
+    // Limitation: when the owner changes, followers' connections reconnect and resume
+    // (a pause of a round trip or two) instead of being seated with the new owner in
+    // place; resuming is the one path that is already proven not to lose or repeat events.
     pub fn move_off(&mut self) {
         for (_, conn) in self.conns.drain() {
             gone(&conn);

@@ -309,10 +309,10 @@ impl LiveSession {
                 .unwrap_or(chrono::Duration::hours(24));
         let fut = async move {
             let state = load_state(&store, &key.tenant, &key.session).await?;
-            // Limitation: every activation claims the session, so two nodes on one
-            // database whose clients use the same session take it from each other at
-            // every join (fencing keeps the log whole, but clients keep reconnecting).
-            // Until sessions are located across nodes, run one node per database.
+            // Every activation claims the session. Nodes sharing a database find each
+            // session's one activation through the Redis directory; without it, two nodes
+            // on one database would take a session from each other at every join (fencing
+            // keeps the log whole, but clients keep reconnecting).
             let epoch = store
                 .claim_session(&key.tenant, &key.session)
                 .await
