@@ -63,6 +63,7 @@ impl From<LoadError> for EngineError {
             LoadError::NotFound => Self::NotFound,
             LoadError::Store(s) => s.into(),
             LoadError::Corrupt(m) => Self::Internal(m),
+            LoadError::Moved => Self::Unavailable("the session moved to another node".into()),
         }
     }
 }
@@ -392,11 +393,6 @@ impl Engine {
                         Ok(joined) => return Ok(joined),
                         Err(RemoteJoinError::Failed(e)) => return Err(e),
                         Err(RemoteJoinError::Moved) => continue,
-                        Err(RemoteJoinError::Unreachable) => {
-                            if cluster.take_over(key, &owner).await.is_err() {
-                                return Err(JoinError::Unavailable);
-                            }
-                        }
                     }
                 }
             }
@@ -417,12 +413,7 @@ impl Engine {
             .as_ref()
             .and_then(|c| c.followed_owner(key).map(|o| (c, o)))
         {
-            let reply = cluster.forward(&owner, key, exec).await;
-            if matches!(reply, cluster::messages::Reply::Unreachable) {
-                // The owner is gone: its followers here reconnect and find the new one.
-                cluster.drop_followers(key);
-            }
-            return remote_reply(reply);
+            return remote_reply(cluster.forward(&owner, key, exec).await);
         }
         for _ in 0..ROUTE_TRIES {
             let route = match self.route(key).await {

@@ -82,6 +82,16 @@ impl TestRedis {
         self.spawn();
     }
 
+    /// Kills it; [`start_again`](Self::start_again) brings it back on the same port.
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts it again (empty) after [`stop`](Self::stop).
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -544,11 +554,28 @@ pub fn check(seen: &Seen, log: &[(u64, String, Value)], staff: bool) {
             seen.who
         );
     }
-    for (id, seq) in seen.acked.iter().filter(|(_, seq)| **seq > 0) {
-        assert!(
-            seqs.contains(seq),
-            "{}: acknowledged {id} at {seq} is not in the log",
-            seen.who
-        );
+    // Every acknowledged command is in the log at its seq, as the event it makes.
+    for (id, seq) in &seen.acked {
+        let Some((_, kind, data)) = log.get((*seq as usize).wrapping_sub(1)) else {
+            panic!("{}: acknowledged {id} at {seq} is not in the log", seen.who);
+        };
+        let expected = if id.contains("-card-") {
+            "product.shared"
+        } else if id.contains("-add-") {
+            "cart.updated"
+        } else if id.contains("-chat-") {
+            "chat.message"
+        } else {
+            "session.started"
+        };
+        assert_eq!(kind, expected, "{}: {id} at {seq}", seen.who);
+        if let Some(i) = id.rsplit("-card-").next().filter(|_| id.contains("-card-")) {
+            assert_eq!(
+                data["note"],
+                format!("{} card {i}", seen.who),
+                "{}: {id}",
+                seen.who
+            );
+        }
     }
 }

@@ -83,6 +83,12 @@ impl ClusterSettings {
     pub fn tick(&self) -> Duration {
         (self.lease / 5).max(Duration::from_millis(100))
     }
+
+    /// How long a node's announcement lasts without renewal (half a lease: renewed at every
+    /// tick, it survives a missed renewal or two).
+    pub fn announcement(&self) -> Duration {
+        self.lease / 2
+    }
 }
 
 /// Why the directory could not start.
@@ -110,11 +116,23 @@ pub enum Placement {
 #[error("the directory is unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+impl From<redis::RedisError> for Unavailable {
+    fn from(e: redis::RedisError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<deadpool_redis::PoolError> for Unavailable {
+    fn from(e: deadpool_redis::PoolError) -> Self {
+        Self(e.to_string())
+    }
+}
+
 /// A lease this node holds for one of its actors.
 struct Held {
     activation: u64,
     epoch: u64,
-    addr: Option<Addr<LiveSession>>,
+    addr: Addr<LiveSession>,
 }
 
 /// One message to publish, in order with every other.
@@ -135,17 +153,23 @@ const PUBLISH_BATCH: usize = 512;
 /// Messages waiting to be published before new ones are dropped (and noticed as gaps).
 const PUBLISH_QUEUE: usize = 65_536;
 
-/// Renews a lease held by `ARGV[3]` (`node|`), or takes it back when it lapsed (after a
-/// Redis restart, say); answers 0 when another node holds it.
+/// Renews a lease this node holds (`ARGV[3]` is `node|`), answering 1; takes it back
+/// when it lapsed (after a Redis restart, say), answering 2; answers 0 when another node
+/// holds it. The value becomes `ARGV[1]`, the renewing activation's.
 const RENEW: &str = r"
 local v = redis.call('GET', KEYS[1])
-if v == false or string.sub(v, 1, string.len(ARGV[3])) == ARGV[3] then
+if v == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+if string.sub(v, 1, string.len(ARGV[3])) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 return 0";
 
-/// Deletes a lease if `ARGV[1]` (`node|`) still holds it.
+/// Deletes a lease if `ARGV[1]` (`node|activation|`) still holds it: one activation never
+/// deletes the lease of a later one on the same node.
 const RELEASE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if v ~= false and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
@@ -287,14 +311,12 @@ impl Cluster {
     }
 
     async fn conn(&self) -> Result<deadpool_redis::Connection, Unavailable> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| Unavailable(e.to_string()))
+        Ok(self.pool.get().await?)
     }
 
-    fn lease_value(&self, epoch: u64) -> String {
-        format!("{}|{epoch}", self.node)
+    /// A lease's value: `{node}|{activation}|{epoch}` (activation 0 until an actor holds it).
+    fn lease_value(&self, activation: u64, epoch: u64) -> String {
+        format!("{}|{activation}|{epoch}", self.node)
     }
 
     fn lease_owner(value: &str) -> &str {
@@ -311,21 +333,17 @@ impl Cluster {
         for _ in 0..3 {
             let taken: Option<String> = redis::cmd("SET")
                 .arg(&lease)
-                .arg(self.lease_value(0))
+                .arg(self.lease_value(0, 0))
                 .arg("NX")
                 .arg("PX")
                 .arg(px)
                 .query_async(&mut conn)
-                .await
-                .map_err(|e| Unavailable(e.to_string()))?;
+                .await?;
             if taken.is_some() {
                 return Ok(Placement::Here);
             }
-            let holder: Option<String> = redis::cmd("GET")
-                .arg(&lease)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| Unavailable(e.to_string()))?;
+            let holder: Option<String> =
+                redis::cmd("GET").arg(&lease).query_async(&mut conn).await?;
             match holder {
                 // It lapsed just now: try again.
                 None => continue,
@@ -348,20 +366,21 @@ impl Cluster {
         (owner != self.node).then_some(owner)
     }
 
-    /// Takes the lease away from `owner`, which no node hears any more (its Redis
-    /// connection closed: it died). Safe even if it lives: the store fences its appends.
-    pub async fn take_over(&self, key: &SessionKey, owner: &str) -> Result<(), Unavailable> {
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.conn().await?;
-        let _: i64 = redis::cmd("EVAL")
-            .arg(RELEASE)
-            .arg(1)
-            .arg(self.keys.lease(key))
-            .arg(format!("{owner}|"))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| Unavailable(e.to_string()))?;
-        tracing::warn!(session_id = %key.session, owner, "taking over a session from an unreachable node");
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
         Ok(())
+    }
+
+    /// Whether this node still holds the session's lease.
+    pub async fn holds(&self, key: &SessionKey) -> Result<bool, Unavailable> {
+        let mut conn = self.conn().await?;
+        let holder: Option<String> = redis::cmd("GET")
+            .arg(self.keys.lease(key))
+            .query_async(&mut conn)
+            .await?;
+        Ok(holder.is_some_and(|v| Self::lease_owner(&v) == self.node))
     }
 
     /// Called by an actor once it started: its lease is renewed while it runs.
@@ -372,7 +391,7 @@ impl Cluster {
                 Held {
                     activation,
                     epoch: 0,
-                    addr: Some(addr),
+                    addr,
                 },
             );
         }
@@ -407,23 +426,27 @@ impl Cluster {
         }
         let (me, key) = (Arc::clone(self), key.clone());
         actix::spawn(async move {
-            if let Err(e) = me.delete_lease(&key).await {
+            let released = async {
+                let mut conn = me.conn().await?;
+                let mut pipe = redis::pipe();
+                me.release_into(&mut pipe, &key, activation);
+                pipe.query_async::<()>(&mut conn).await?;
+                Ok::<_, Unavailable>(())
+            };
+            if let Err(e) = released.await {
                 tracing::warn!(error = %e.0, "could not give a lease up; it lapses by itself");
             }
         });
     }
 
-    async fn delete_lease(&self, key: &SessionKey) -> Result<(), Unavailable> {
-        let mut conn = self.conn().await?;
-        let _: i64 = redis::cmd("EVAL")
+    /// Adds the release of one activation's lease to `pipe`.
+    fn release_into(&self, pipe: &mut redis::Pipeline, key: &SessionKey, activation: u64) {
+        pipe.cmd("EVAL")
             .arg(RELEASE)
             .arg(1)
             .arg(self.keys.lease(key))
-            .arg(format!("{}|", self.node))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| Unavailable(e.to_string()))?;
-        Ok(())
+            .arg(format!("{}|{activation}|", self.node))
+            .ignore();
     }
 
     // ---- publishing -----------------------------------------------------------------
@@ -497,16 +520,17 @@ impl Cluster {
             self.answer(corr, Reply::Lost);
         }
         let timeout = self.settings.request_timeout;
-        let pending = Arc::clone(&self.pending);
+        // Whether the wait ends or is dropped, the request stops waiting for a reply.
+        let waiting = Waiting {
+            pending: Arc::clone(&self.pending),
+            corr,
+        };
         async move {
-            match tokio::time::timeout(timeout, rx).await {
+            let reply = tokio::time::timeout(timeout, rx).await;
+            drop(waiting);
+            match reply {
                 Ok(Ok(reply)) => reply,
-                _ => {
-                    if let Ok(mut p) = pending.lock() {
-                        p.remove(&corr);
-                    }
-                    Reply::Lost
-                }
+                _ => Reply::Lost,
             }
         }
     }
@@ -670,7 +694,7 @@ impl Cluster {
 
     fn on_message(self: &Arc<Self>, channel: &str, payload: &[u8]) {
         let Ok(text) = std::str::from_utf8(payload) else {
-            tracing::warn!("a Redis message is not UTF-8; ignored");
+            tracing::warn!(channel, "a Redis message is not UTF-8; ignored");
             return;
         };
         if channel.starts_with(&self.keys.events_prefix()) {
@@ -679,13 +703,19 @@ impl Cluster {
         }
         match serde_json::from_str::<Envelope>(text) {
             Ok(envelope) => self.on_envelope(envelope),
-            Err(e) => tracing::warn!(error = %e, "an inbox message does not read; ignored"),
+            // The error's kind and place only: its text may quote the message.
+            Err(e) => tracing::warn!(channel, kind = ?e.classify(), line = e.line(),
+                column = e.column(), "an inbox message does not read; ignored"),
         }
     }
 
     fn on_session_note(&self, channel: &str, text: &str) {
         let Some(note) = SessionNote::decode(text) else {
-            tracing::warn!("a session note does not read; ignored");
+            tracing::warn!(
+                channel,
+                bytes = text.len(),
+                "a session note does not read; ignored"
+            );
             return;
         };
         let Ok(mut remotes) = self.remotes.lock() else {
@@ -701,7 +731,11 @@ impl Cluster {
                 frame,
             } => {
                 if !is_event_frame(&frame, seq) {
-                    tracing::warn!(seq, "a session note's frame is not that event; ignored");
+                    tracing::warn!(
+                        channel,
+                        seq,
+                        "a session note's frame is not that event; ignored"
+                    );
                     return;
                 }
                 session.deliver(&self.store, seq, staff_only, &frame)
@@ -711,8 +745,8 @@ impl Cluster {
                 session.catch_up(&self.store, seq)
             }
             SessionNote::Moved { node } if node == session.owner => {
-                session.move_off();
-                Vec::new()
+                self.unfollow(&mut remotes, channel);
+                return;
             }
             // From a node that owned the session before: stale.
             SessionNote::Heartbeat { .. } | SessionNote::Moved { .. } => Vec::new(),
@@ -734,15 +768,7 @@ impl Cluster {
                     addr.do_send(RemoteLeave { node: from, conn });
                 }
             }
-            Envelope::Evicted { key } => {
-                let channel = self.keys.events(&key);
-                if let Ok(mut remotes) = self.remotes.lock() {
-                    if let Some(mut s) = remotes.remove(&channel) {
-                        s.move_off();
-                    }
-                }
-                self.unsubscribe(channel);
-            }
+            Envelope::Evicted { key } => self.drop_followers(&key),
         }
     }
 
@@ -883,6 +909,8 @@ impl Cluster {
     }
 
     /// Reads the live state of a session from its owner.
+    // Limitation: an owner that is frozen (not dead) holds the read for the whole
+    // `request_timeout` before the stored state is answered, without live presence.
     pub async fn view_remote(&self, owner: &str, key: &SessionKey) -> Option<SessionView> {
         match self
             .request(owner, Request::View { key: key.clone() })
@@ -905,15 +933,12 @@ impl Cluster {
             let Ok(mut remotes) = self.remotes.lock() else {
                 return Err(RemoteJoinError::Failed(JoinError::Unavailable));
             };
+            if remotes.get(&channel).is_some_and(|s| s.owner != owner) {
+                // A different owner now: the old one's followers start over.
+                self.unfollow(&mut remotes, &channel);
+            }
             match remotes.get_mut(&channel) {
-                Some(s) if s.owner == owner => {
-                    s.joining += 1;
-                    false
-                }
                 Some(s) => {
-                    // A different owner now: the old one's followers start over.
-                    s.move_off();
-                    s.owner = owner.to_owned();
                     s.joining += 1;
                     false
                 }
@@ -925,10 +950,15 @@ impl Cluster {
                 }
             }
         };
+        // However this ends (even if the caller gives up waiting), the attempt is counted
+        // out, and the session forgotten when nothing here follows it any more.
+        let _joining = Joining {
+            cluster: self,
+            channel: &channel,
+        };
         // Subscribed before the owner seats the connection, so no event after the
         // welcome can pass by unseen.
         if fresh && !self.subscribe(channel.clone()).await {
-            self.joined_or_not(&channel);
             return Err(RemoteJoinError::Failed(JoinError::Unavailable));
         }
         let reply = self
@@ -941,31 +971,40 @@ impl Cluster {
                 },
             )
             .await;
-        let outcome = match reply {
+        match reply {
             Reply::Joined { joined, welcome } => {
-                self.seat(&channel, owner, &join, &joined, welcome);
-                Ok(joined)
+                if self.seat(&channel, owner, &join, &joined, welcome) {
+                    Ok(joined)
+                } else {
+                    self.send_leave(owner, key, join.conn_id);
+                    Err(RemoteJoinError::Failed(JoinError::Unavailable))
+                }
             }
             Reply::JoinFailed { error } => Err(RemoteJoinError::Failed(error)),
             Reply::NotOwner => Err(RemoteJoinError::Moved),
-            Reply::Unreachable => Err(RemoteJoinError::Unreachable),
-            _ => Err(RemoteJoinError::Failed(JoinError::Unavailable)),
-        };
-        self.joined_or_not(&channel);
-        outcome
+            _ => {
+                // No answer in time: the owner may still have seated the connection.
+                self.send_leave(owner, key, join.conn_id);
+                Err(RemoteJoinError::Failed(JoinError::Unavailable))
+            }
+        }
     }
 
-    /// Queues the welcome and anything since, then lets events flow to the connection.
-    fn seat(&self, channel: &str, owner: &str, join: &Join, joined: &Joined, welcome: String) {
+    /// Queues the welcome and anything since, then lets events flow to the connection;
+    /// `false` if the connection could not be seated here after all.
+    fn seat(
+        &self,
+        channel: &str,
+        owner: &str,
+        join: &Join,
+        joined: &Joined,
+        welcome: String,
+    ) -> bool {
         let Ok(mut remotes) = self.remotes.lock() else {
-            return;
+            return false;
         };
         let Some(s) = remotes.get_mut(channel).filter(|s| s.owner == owner) else {
-            join.outbound.offer(crate::session::OutFrame::Close {
-                code: crate::session::close_code::TRY_AGAIN,
-                reason: "the session moved; reconnect",
-            });
-            return;
+            return false;
         };
         s.last_heard = Instant::now();
         let staff = joined.role.is_staff();
@@ -977,36 +1016,31 @@ impl Cluster {
                 .outbound
                 .offer(remote::replay(&self.store, &s.key, after, upto, staff));
         }
-        if offered == Offer::Queued {
-            s.add(
-                join.conn_id,
-                RemoteConn {
-                    outbound: join.outbound.clone(),
-                    role: joined.role,
-                    at: upto,
-                },
-            );
+        if offered != Offer::Queued {
+            return false;
         }
+        s.add(
+            join.conn_id,
+            RemoteConn {
+                outbound: join.outbound.clone(),
+                role: joined.role,
+                at: upto,
+            },
+        );
+        true
     }
 
     /// Ends a join attempt; forgets the session when nothing here follows it any more.
     fn joined_or_not(&self, channel: &str) {
-        let unused = self
-            .remotes
-            .lock()
-            .map(|mut r| {
-                let unused = r.get_mut(channel).is_some_and(|s| {
-                    s.joining = s.joining.saturating_sub(1);
-                    s.is_unused()
-                });
-                if unused {
-                    r.remove(channel);
-                }
-                unused
-            })
-            .unwrap_or(false);
+        let Ok(mut remotes) = self.remotes.lock() else {
+            return;
+        };
+        let unused = remotes.get_mut(channel).is_some_and(|s| {
+            s.joining = s.joining.saturating_sub(1);
+            s.is_unused()
+        });
         if unused {
-            self.unsubscribe(channel.to_owned());
+            self.unfollow(&mut remotes, channel);
         }
     }
 
@@ -1031,46 +1065,67 @@ impl Cluster {
         if conns.is_empty() {
             return;
         }
-        let (owner, key, unused) = {
-            let Ok(mut remotes) = self.remotes.lock() else {
-                return;
-            };
-            let Some(s) = remotes.get(channel) else {
-                return;
-            };
-            let found = (s.owner.clone(), s.key.clone(), s.is_unused());
-            if found.2 {
-                remotes.remove(channel);
-            }
-            found
+        let Ok(mut remotes) = self.remotes.lock() else {
+            return;
+        };
+        let Some(s) = remotes.get(channel) else {
+            return;
         };
         for conn in conns {
-            self.send_envelope(
-                &owner,
-                &Envelope::Leave {
-                    from: self.node.clone(),
-                    key: key.clone(),
-                    conn,
-                },
-                None,
-            );
+            self.send_leave(&s.owner, &s.key, conn);
         }
-        if unused {
-            self.unsubscribe(channel.to_owned());
+        if s.is_unused() {
+            self.unfollow(&mut remotes, channel);
         }
     }
 
-    /// Asks the local followers of a session to reconnect (its owner is gone).
+    // Limitation: a `Leave` lost on the way (Redis down, the publish queue full, the owner
+    // reconnecting its subscriber) leaves the owner counting a connection that is gone
+    // until this node is taken for dead; followers do not yet report the connections they
+    // hold so the owner could drop the rest.
+    fn send_leave(&self, owner: &str, key: &SessionKey, conn: ConnectionId) {
+        let leave = Envelope::Leave {
+            from: self.node.clone(),
+            key: key.clone(),
+            conn,
+        };
+        self.send_envelope(owner, &leave, None);
+    }
+
+    /// Stops following a session: its connections here are asked to reconnect (the owner
+    /// hears that they left) and the channel is unsubscribed. Called with the lock held, so
+    /// an unsubscription can never overtake the subscription of a later follower.
+    fn unfollow(&self, remotes: &mut HashMap<String, RemoteSession>, channel: &str) {
+        let Some(mut s) = remotes.remove(channel) else {
+            return;
+        };
+        for conn in s.move_off() {
+            self.send_leave(&s.owner, &s.key, conn);
+        }
+        self.unsubscribe(channel.to_owned());
+    }
+
+    /// Stops following the sessions whose channels `pick` selects.
+    fn unfollow_where(&self, pick: impl Fn(&RemoteSession) -> bool) -> usize {
+        let Ok(mut remotes) = self.remotes.lock() else {
+            return 0;
+        };
+        let channels: Vec<String> = remotes
+            .iter()
+            .filter(|(_, s)| pick(s))
+            .map(|(c, _)| c.clone())
+            .collect();
+        for channel in &channels {
+            self.unfollow(&mut remotes, channel);
+        }
+        channels.len()
+    }
+
+    /// Asks the local followers of a session to reconnect (this node now owns it).
     pub fn drop_followers(&self, key: &SessionKey) {
         let channel = self.keys.events(key);
-        let removed = self
-            .remotes
-            .lock()
-            .ok()
-            .and_then(|mut r| r.remove(&channel));
-        if let Some(mut s) = removed {
-            s.move_off();
-            self.unsubscribe(channel);
+        if let Ok(mut remotes) = self.remotes.lock() {
+            self.unfollow(&mut remotes, &channel);
         }
     }
 
@@ -1083,6 +1138,7 @@ impl Cluster {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alive: HashSet<String> = HashSet::new();
+        let mut missing: HashMap<String, Instant> = HashMap::new();
         loop {
             interval.tick().await;
             if self.stopping.load(Ordering::Relaxed) {
@@ -1091,7 +1147,7 @@ impl Cluster {
             if let Err(e) = self.renew().await {
                 tracing::warn!(error = %e.0, "could not renew leases; retrying");
             }
-            match self.sweep(&mut alive).await {
+            match self.sweep(&mut alive, &mut missing).await {
                 Ok(dead) => {
                     for node in dead {
                         self.node_gone(&node);
@@ -1105,12 +1161,13 @@ impl Cluster {
 
     async fn renew(&self) -> Result<(), Unavailable> {
         let px = self.settings.lease.as_millis() as u64;
-        let held: Vec<(SessionKey, u64, Option<Addr<LiveSession>>)> = self
+        let announce_px = self.settings.announcement().as_millis() as u64;
+        let held: Vec<(SessionKey, u64, u64, Addr<LiveSession>)> = self
             .held
             .lock()
             .map(|h| {
                 h.iter()
-                    .map(|(k, h)| (k.clone(), h.epoch, h.addr.clone()))
+                    .map(|(k, h)| (k.clone(), h.activation, h.epoch, h.addr.clone()))
                     .collect()
             })
             .unwrap_or_default();
@@ -1119,48 +1176,72 @@ impl Cluster {
             .arg(self.keys.node(&self.node))
             .arg(serde_json::json!({"node": self.node}).to_string())
             .arg("PX")
-            .arg(px)
+            .arg(announce_px)
             .ignore()
             .cmd("SADD")
             .arg(self.keys.nodes())
             .arg(&self.node)
             .ignore();
-        for (key, epoch, _) in &held {
+        for (key, activation, epoch, _) in &held {
             pipe.cmd("EVAL")
                 .arg(RENEW)
                 .arg(1)
                 .arg(self.keys.lease(key))
-                .arg(self.lease_value(*epoch))
+                .arg(self.lease_value(*activation, *epoch))
                 .arg(px)
                 .arg(format!("{}|", self.node));
         }
         let mut conn = self.conn().await?;
-        let renewed: Vec<i64> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| Unavailable(e.to_string()))?;
-        for ((key, _, addr), ok) in held.iter().zip(renewed) {
-            if ok == 0 {
-                tracing::warn!(session_id = %key.session, "lost a session's lease; stepping down");
-                if let Ok(mut h) = self.held.lock() {
-                    h.remove(key);
-                }
-                if let Some(addr) = addr {
+        let renewed: Vec<i64> = pipe.query_async(&mut conn).await?;
+        for ((key, activation, epoch, addr), outcome) in held.into_iter().zip(renewed) {
+            match outcome {
+                0 => {
+                    tracing::warn!(session_id = %key.session, "lost a session's lease; stepping down");
+                    self.forget_held(&key, activation);
                     addr.do_send(StepDown);
                 }
+                // Taken back after it lapsed: meanwhile another node may have owned the
+                // session (and released it). Its claim shows in the store's epoch.
+                2 if epoch > 0 => {
+                    let store = Arc::clone(&self.store);
+                    actix::spawn(async move {
+                        if let Ok(Some(row)) = store.session(&key.tenant, &key.session).await {
+                            if row.owner_epoch != epoch {
+                                tracing::warn!(session_id = %key.session,
+                                    "the session was owned elsewhere meanwhile; stepping down");
+                                addr.do_send(StepDown);
+                            }
+                        }
+                    });
+                }
+                _ => {}
             }
         }
         Ok(())
     }
 
-    /// Finds the nodes that died since the last sweep among those this node cares about.
-    async fn sweep(&self, alive: &mut HashSet<String>) -> Result<Vec<String>, Unavailable> {
+    fn forget_held(&self, key: &SessionKey, activation: u64) {
+        if let Ok(mut held) = self.held.lock() {
+            if held.get(key).is_some_and(|h| h.activation == activation) {
+                held.remove(key);
+            }
+        }
+    }
+
+    /// Finds the nodes that died since the last sweep among those this node cares about: a
+    /// node is dead once its announcement has been missing for half a lease (right after a
+    /// Redis restart every announcement is missing until its node renews it, a tick later).
+    /// With announcements lasting half a lease, a dead node is found within about a lease.
+    async fn sweep(
+        &self,
+        alive: &mut HashSet<String>,
+        missing: &mut HashMap<String, Instant>,
+    ) -> Result<Vec<String>, Unavailable> {
         let mut conn = self.conn().await?;
         let announced: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.keys.nodes())
             .query_async(&mut conn)
-            .await
-            .map_err(|e| Unavailable(e.to_string()))?;
+            .await?;
         let mut candidates: HashSet<String> = announced.into_iter().collect();
         candidates.extend(alive.iter().cloned());
         if let Ok(nodes) = self.member_nodes.lock() {
@@ -1178,16 +1259,18 @@ impl Cluster {
         for node in &candidates {
             pipe.cmd("EXISTS").arg(self.keys.node(node));
         }
-        let exists: Vec<i64> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| Unavailable(e.to_string()))?;
+        let exists: Vec<i64> = pipe.query_async(&mut conn).await?;
         let mut dead = Vec::new();
         for (node, e) in candidates.into_iter().zip(exists) {
-            if e == 0 {
-                dead.push(node);
-            } else {
+            if e != 0 {
+                missing.remove(&node);
                 alive.insert(node);
+                continue;
+            }
+            let since = *missing.entry(node.clone()).or_insert_with(Instant::now);
+            if since.elapsed() >= self.settings.announcement() {
+                missing.remove(&node);
+                dead.push(node);
             }
         }
         if !dead.is_empty() {
@@ -1195,8 +1278,7 @@ impl Cluster {
                 .arg(self.keys.nodes())
                 .arg(&dead)
                 .query_async(&mut conn)
-                .await
-                .map_err(|e| Unavailable(e.to_string()))?;
+                .await?;
         }
         for node in &dead {
             alive.remove(node);
@@ -1205,7 +1287,7 @@ impl Cluster {
     }
 
     fn node_gone(&self, node: &str) {
-        tracing::warn!(node, "node gone: its lease lapsed");
+        tracing::warn!(node, "node gone: its announcement lapsed");
         if let Ok(mut nodes) = self.member_nodes.lock() {
             nodes.remove(node);
         }
@@ -1216,52 +1298,18 @@ impl Cluster {
                 });
             }
         }
-        let channels: Vec<String> = self
-            .remotes
-            .lock()
-            .map(|mut r| {
-                let gone: Vec<String> = r
-                    .iter()
-                    .filter(|(_, s)| s.owner == node)
-                    .map(|(c, _)| c.clone())
-                    .collect();
-                for c in &gone {
-                    if let Some(mut s) = r.remove(c) {
-                        s.move_off();
-                    }
-                }
-                gone
-            })
-            .unwrap_or_default();
-        for channel in channels {
-            self.unsubscribe(channel);
-        }
+        self.unfollow_where(|s| s.owner == node);
     }
 
     /// Followers of a session whose owner said nothing for a lease period reconnect.
     fn silent_owners(&self) {
         let lease = self.settings.lease;
-        let channels: Vec<String> = self
-            .remotes
-            .lock()
-            .map(|mut r| {
-                let silent: Vec<String> = r
-                    .iter()
-                    .filter(|(_, s)| s.joining == 0 && s.last_heard.elapsed() > lease)
-                    .map(|(c, _)| c.clone())
-                    .collect();
-                for c in &silent {
-                    if let Some(mut s) = r.remove(c) {
-                        tracing::warn!(session_id = %s.key.session, owner = %s.owner,
-                            "the owner fell silent; followers reconnect");
-                        s.move_off();
-                    }
-                }
-                silent
-            })
-            .unwrap_or_default();
-        for channel in channels {
-            self.unsubscribe(channel);
+        let silent = self.unfollow_where(|s| s.joining == 0 && s.last_heard.elapsed() > lease);
+        if silent > 0 {
+            tracing::warn!(
+                sessions = silent,
+                "owners fell silent; their followers reconnect"
+            );
         }
     }
 
@@ -1269,13 +1317,15 @@ impl Cluster {
     /// nodes take the sessions at once instead of after a lease period.
     pub async fn leave(&self) {
         self.stopping.store(true, Ordering::Relaxed);
-        let held: Vec<SessionKey> = self
+        let held: Vec<(SessionKey, Held)> = self
             .held
             .lock()
-            .map(|mut h| h.drain().map(|(k, _)| k).collect())
+            .map(|mut h| h.drain().collect())
             .unwrap_or_default();
-        for key in &held {
-            self.publish_moved(key);
+        // The actors stop serving first, so nothing is appended or published after the
+        // leases go; their stop tells followers to move.
+        for (_, h) in &held {
+            h.addr.do_send(StepDown);
         }
         let Ok(mut conn) = self.conn().await else {
             tracing::warn!(
@@ -1291,13 +1341,8 @@ impl Cluster {
             .arg(self.keys.nodes())
             .arg(&self.node)
             .ignore();
-        for key in &held {
-            pipe.cmd("EVAL")
-                .arg(RELEASE)
-                .arg(1)
-                .arg(self.keys.lease(key))
-                .arg(format!("{}|", self.node))
-                .ignore();
+        for (key, h) in &held {
+            self.release_into(&mut pipe, key, h.activation);
         }
         match pipe.query_async::<()>(&mut conn).await {
             Ok(()) => {
@@ -1318,6 +1363,32 @@ fn is_event_frame(frame: &str, seq: u64) -> bool {
     rest[..digits].parse() == Ok(seq) && rest[digits..].starts_with(',')
 }
 
+/// Forgets a request's reply slot when its wait ends, however it ends.
+struct Waiting {
+    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
+    corr: u64,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(&self.corr);
+        }
+    }
+}
+
+/// Counts a join attempt out when it ends, however it ends.
+struct Joining<'a> {
+    cluster: &'a Cluster,
+    channel: &'a str,
+}
+
+impl Drop for Joining<'_> {
+    fn drop(&mut self) {
+        self.cluster.joined_or_not(self.channel);
+    }
+}
+
 /// Why a connection could not be seated with a remote owner.
 #[derive(Debug)]
 pub enum RemoteJoinError {
@@ -1325,8 +1396,6 @@ pub enum RemoteJoinError {
     Failed(JoinError),
     /// The node no longer owns the session: look again.
     Moved,
-    /// No node received the request: the owner is gone.
-    Unreachable,
 }
 
 /// The failed reply of a forwarded command that got no answer.

@@ -146,14 +146,18 @@ impl RemoteSession {
     // Limitation: when the owner changes, followers' connections reconnect and resume
     // (a pause of a round trip or two) instead of being seated with the new owner in
     // place; resuming is the one path that is already proven not to lose or repeat events.
-    pub fn move_off(&mut self) {
-        for (_, conn) in self.conns.drain() {
+    /// Returns the connections.
+    pub fn move_off(&mut self) -> Vec<ConnectionId> {
+        let mut moved = Vec::with_capacity(self.conns.len());
+        for (id, conn) in self.conns.drain() {
             gone(&conn);
             conn.outbound.offer(OutFrame::Close {
                 code: close_code::TRY_AGAIN,
                 reason: "the session moved; reconnect",
             });
+            moved.push(id);
         }
+        moved
     }
 }
 

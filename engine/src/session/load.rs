@@ -25,6 +25,9 @@ pub enum LoadError {
     /// The log does not make a valid session.
     #[error("corrupt session log: {0}")]
     Corrupt(String),
+    /// Another node owns the session now.
+    #[error("the session is owned by another node")]
+    Moved,
 }
 
 /// Rebuilds the state of a session.

@@ -35,7 +35,7 @@ use tracing::Instrument;
 use vitrine_persistence::model::{
     AppendBatch, CommandRecord, ParticipantId, SessionPatch, Snapshot,
 };
-use vitrine_persistence::{AppendError, Store};
+use vitrine_persistence::{AppendError, Store, StoreError};
 
 use crate::cluster::Cluster;
 use crate::commerce::Commerce;
@@ -307,8 +307,21 @@ impl LiveSession {
         let since = chrono::Utc::now()
             - chrono::Duration::from_std(self.deps.settings.remember_for)
                 .unwrap_or(chrono::Duration::hours(24));
+        // A reload (after a failed append) claims again only while this node still holds
+        // the lease: otherwise it would fence out the session's rightful owner.
+        let recheck = self.deps.cluster.clone().filter(|_| self.epoch > 0);
         let fut = async move {
+            if let Some(cluster) = recheck {
+                match cluster.holds(&key).await {
+                    Ok(true) => {}
+                    Ok(false) => return Err(LoadError::Moved),
+                    Err(e) => return Err(LoadError::Store(StoreError::Unavailable(e.0))),
+                }
+            }
             let state = load_state(&store, &key.tenant, &key.session).await?;
+            // Limitation: an activation that takes over from one that died does not store
+            // `participant.left` for those who were connected to the dead one; they show
+            // as not connected, but the log does not say when they left.
             // Every activation claims the session. Nodes sharing a database find each
             // session's one activation through the Redis directory; without it, two nodes
             // on one database would take a session from each other at every join (fencing
@@ -361,6 +374,14 @@ impl LiveSession {
                         for event in &fixed {
                             act.fan_out(event, now);
                         }
+                    }
+                    Err(LoadError::Moved) => {
+                        tracing::warn!(parent: &act.span, "lease lost before reloading; stopping");
+                        for work in act.queue.drain(..) {
+                            refuse_unavailable(work);
+                        }
+                        ctx.stop();
+                        return;
                     }
                     Err(LoadError::NotFound) => {
                         tracing::warn!(parent: &act.span, "session vanished from the store");
@@ -805,7 +826,7 @@ impl LiveSession {
         };
         metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => conn.caller.role.as_str())
             .decrement(1.0);
-        if self.conns.is_empty() {
+        if self.conns.is_empty() && self.remote.is_empty() {
             self.idle_since = Instant::now();
         }
         let participant = conn.caller.participant_id;
@@ -850,13 +871,7 @@ impl LiveSession {
     }
 
     fn is_connected(&self, participant: &ParticipantId) -> bool {
-        self.conns
-            .values()
-            .any(|c| &c.caller.participant_id == participant)
-            || self
-                .remote
-                .values()
-                .any(|c| &c.participant_id == participant)
+        self.connections_of(participant) > 0
     }
 
     fn connections_of(&self, participant: &ParticipantId) -> usize {

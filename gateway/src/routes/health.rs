@@ -48,6 +48,11 @@ pub struct Readiness {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub store: Option<StoreProblem>,
+    /// Only when unavailable, in a cluster: what is wrong with Redis (without it the node
+    /// cannot seat participants of sessions it does not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub redis: Option<StoreProblem>,
 }
 
 /// Liveness: the process answers.
@@ -64,37 +69,55 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
-/// Readiness: the store answers in time.
+/// Readiness: the store (and, in a cluster, Redis) answers in time.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "The store answered within 2 seconds", body = Readiness,
+        (status = 200, description = "The store (and Redis, in a cluster) answered within 2 seconds", body = Readiness,
             example = json!({"status": "ready"})),
-        (status = 503, description = "The store failed or timed out", body = Readiness,
+        (status = 503, description = "The store or Redis failed or timed out", body = Readiness,
             example = json!({"status": "unavailable", "store": "timeout"})),
     )
 )]
 pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(READY_TIMEOUT, app.engine.store().ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(Readiness {
-            status: ReadyStatus::Ready,
-            store: None,
-        }),
+    let store = match tokio::time::timeout(READY_TIMEOUT, app.engine.store().ping()).await {
+        Ok(Ok(())) => None,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: store failed");
-            HttpResponse::ServiceUnavailable().json(Readiness {
-                status: ReadyStatus::Unavailable,
-                store: Some(StoreProblem::Error),
-            })
+            Some(StoreProblem::Error)
         }
         Err(_) => {
             tracing::warn!("not ready: store timed out");
-            HttpResponse::ServiceUnavailable().json(Readiness {
-                status: ReadyStatus::Unavailable,
-                store: Some(StoreProblem::Timeout),
-            })
+            Some(StoreProblem::Timeout)
         }
+    };
+    let redis = match app.engine.cluster() {
+        None => None,
+        Some(cluster) => match tokio::time::timeout(READY_TIMEOUT, cluster.ping()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e.0, "not ready: Redis failed");
+                Some(StoreProblem::Error)
+            }
+            Err(_) => {
+                tracing::warn!("not ready: Redis timed out");
+                Some(StoreProblem::Timeout)
+            }
+        },
+    };
+    let readiness = Readiness {
+        status: if store.is_none() && redis.is_none() {
+            ReadyStatus::Ready
+        } else {
+            ReadyStatus::Unavailable
+        },
+        store,
+        redis,
+    };
+    match readiness.status {
+        ReadyStatus::Ready => HttpResponse::Ok().json(readiness),
+        _ => HttpResponse::ServiceUnavailable().json(readiness),
     }
 }

@@ -55,7 +55,37 @@ pub struct WsConnection {
     last_heard: Instant,
     bucket: TokenBucket,
     strikes: u32,
+    replies: ReplyOrder,
     span: tracing::Span,
+}
+
+/// Puts the replies of a connection's commands in the order the commands came: a reply
+/// that is ready early waits for those before it. (Futures finishing at once, after one
+/// group commit, are otherwise polled in no particular order.)
+#[derive(Default)]
+struct ReplyOrder {
+    next_turn: u64,
+    next_out: u64,
+    waiting: std::collections::BTreeMap<u64, Arc<str>>,
+}
+
+impl ReplyOrder {
+    /// The turn of the next command.
+    fn take_turn(&mut self) -> u64 {
+        self.next_turn += 1;
+        self.next_turn - 1
+    }
+
+    /// The reply of `turn` is ready: the replies that may go out now, in order.
+    fn ready(&mut self, turn: u64, frame: Arc<str>) -> Vec<Arc<str>> {
+        self.waiting.insert(turn, frame);
+        let mut out = Vec::new();
+        while let Some(frame) = self.waiting.remove(&self.next_out) {
+            out.push(frame);
+            self.next_out += 1;
+        }
+        out
+    }
 }
 
 impl WsConnection {
@@ -76,6 +106,7 @@ impl WsConnection {
             last_heard: Instant::now(),
             bucket,
             strikes: 0,
+            replies: ReplyOrder::default(),
             span: tracing::debug_span!("ws", conn = id),
         }
     }
@@ -261,14 +292,11 @@ impl WsConnection {
                     command,
                     span: span.clone(),
                 };
-                let (app, key, outbound, tenant) = (
-                    Arc::clone(&self.app),
-                    key.clone(),
-                    self.outbound.clone(),
-                    tenant.clone(),
-                );
+                let (app, key, tenant) = (Arc::clone(&self.app), key.clone(), tenant.clone());
                 let started = Instant::now();
-                // Spawned in arrival order; the session handles them in that order.
+                let turn = self.replies.take_turn();
+                // Spawned in arrival order; the session handles them in that order, and
+                // the replies go out in that order too.
                 ctx.spawn(
                     async move {
                         let reply = app.engine.execute(&key, exec).await;
@@ -283,10 +311,15 @@ impl WsConnection {
                             elapsed_us = started.elapsed().as_micros() as u64,
                             "command done"
                         );
-                        outbound.offer_text(reply_frame(&command_id, &reply));
+                        reply_frame(&command_id, &reply)
                     }
                     .instrument(span)
-                    .into_actor(self),
+                    .into_actor(self)
+                    .map(move |frame, act, _| {
+                        for frame in act.replies.ready(turn, frame) {
+                            act.send(frame);
+                        }
+                    }),
                 );
             }
             (_, Phase::Joining | Phase::Closing) => {}
@@ -540,5 +573,31 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsConnection {
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         ctx.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplyOrder;
+
+    #[test]
+    fn replies_go_out_in_the_order_of_their_commands() {
+        let mut order = ReplyOrder::default();
+        let turns: Vec<u64> = (0..4).map(|_| order.take_turn()).collect();
+        assert_eq!(turns, [0, 1, 2, 3]);
+        assert!(order.ready(2, "c".into()).is_empty());
+        assert!(order.ready(1, "b".into()).is_empty());
+        let out: Vec<String> = order
+            .ready(0, "a".into())
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(out, ["a", "b", "c"]);
+        let out: Vec<String> = order
+            .ready(3, "d".into())
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(out, ["d"]);
     }
 }

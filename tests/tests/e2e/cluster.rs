@@ -211,6 +211,17 @@ async fn a_killed_owner_is_replaced_and_nothing_acknowledged_is_lost() {
     unique.dedup();
     assert_eq!(unique.len(), notes.len(), "a card was stored twice");
     assert_eq!(notes.len(), 80);
+    // Each acked add is in the cart once.
+    let view = apis[1]
+        .get(&format!("/v1/sessions/{}", s.session_id), ADMIN_TOKEN)
+        .await;
+    let units: i64 = view.body["cart"]["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["quantity"].as_i64())
+        .sum();
+    assert_eq!(units, 30, "{:?}", view.body["cart"]);
     check(&seen[0], &log, true);
     check(&seen[1], &log, false);
     check(&seen[2], &log, false);
@@ -271,21 +282,35 @@ async fn a_frozen_owner_is_fenced_and_its_clients_move_off() {
         let _ = stale.next_frame(Duration::from_millis(200)).await;
     }
     assert_eq!(stale.closed, Some(1013), "the old owner's client moves off");
-    // Whatever it answered, the stale command is in the log once if and only if acked.
+    // The stale command's outcome is unknown to its client (its connection moved off, or
+    // it was answered `unavailable`): retried with the same id through another node, it
+    // takes effect exactly once, whatever happened to the first try.
     let stale_reply = stale.replies.iter().find(|r| r.id == "stale-chat").cloned();
+    if let Some(r) = &stale_reply {
+        assert!(!r.ok || r.seq.is_some(), "{r:?}");
+    }
+    let mut retry = WsClient::connect(&apis[2]).await;
+    retry.hello(&s.shopper, &s.session_id, None).await;
+    let retried = retry
+        .command(serde_json::json!({"id": "stale-chat", "type": "chat.send", "text": "sent while frozen"}))
+        .await;
+    assert!(retried.ok, "{retried:?}");
+    if let Some(r) = stale_reply.filter(|r| r.ok) {
+        assert_eq!(r.seq, retried.seq, "the retry gets the first try's reply");
+    }
+    drop(retry);
 
     let (seen, log) = finish(&apis[1], &s.session_id, r, vec![shopper, customer, second]).await;
-    let stale_stored = log
+    let stale_stored: Vec<u64> = log
         .iter()
         .filter(|(_, k, d)| k == "chat.message" && d["text"] == "sent while frozen")
-        .count();
-    match stale_reply {
-        Some(r) if r.ok => assert_eq!(stale_stored, 1, "acked stale command stored once"),
-        _ => assert_eq!(
-            stale_stored, 0,
-            "an unacknowledged stale command was stored"
-        ),
-    }
+        .map(|(seq, _, _)| *seq)
+        .collect();
+    assert_eq!(
+        stale_stored,
+        vec![retried.seq.unwrap()],
+        "stored once, at the acked seq"
+    );
     assert_eq!(seen[0].acked.len(), 61);
     assert_eq!(seen[1].acked.len(), 20);
     check(&seen[0], &log, true);
@@ -344,6 +369,15 @@ async fn a_redis_restart_skips_nothing() {
         let (seen, log) = finish(&apis[0], &s.session_id, r, tasks).await;
         assert_eq!(seen[0].acked.len(), 61, "{}", seen[0].who);
         assert_eq!(seen[1].acked.len(), 30, "{}", seen[1].who);
+        // Nobody was cut off or taken for gone: no node declared another dead while
+        // Redis was empty, and no owner fell silent for a lease.
+        for who in &seen {
+            assert_eq!(who.reconnects, 0, "{}: {:?}", who.who, who.close_codes);
+        }
+        assert!(
+            log.iter().all(|(_, kind, _)| kind != "participant.left"),
+            "a participant was taken for gone"
+        );
         // The session was live across the restart.
         let acks = &seen[0].acked_at;
         assert!(
@@ -650,4 +684,42 @@ async fn garbage_on_redis_channels_is_ignored() {
     );
     assert!(customer.events.len() >= before + 6, "{seqs:?}");
     assert_eq!(customer.closed, None);
+}
+
+/// A node that cannot reach Redis says it is not ready (it could not seat participants of
+/// sessions it does not run), and is ready again once Redis is back.
+#[actix_web::test]
+async fn a_node_without_redis_is_not_ready() {
+    // Arrange
+    let mut cluster = TestCluster::start(1, Duration::from_secs(3)).await;
+    let api = cluster.apis().remove(0);
+    let ready = |api: Api| async move {
+        let r = reqwest::get(format!("{}/readyz", api.base()))
+            .await
+            .expect("readyz");
+        let status = r.status().as_u16();
+        (
+            status,
+            r.json::<serde_json::Value>().await.unwrap_or_default(),
+        )
+    };
+    assert_eq!(ready(api.clone()).await.0, 200);
+
+    // Act
+    cluster.redis.stop();
+    let down = ready(api.clone()).await;
+    cluster.redis.start_again();
+
+    // Assert
+    assert_eq!(down.0, 503, "{:?}", down.1);
+    assert_eq!(down.1["status"], "unavailable");
+    assert!(down.1["redis"].is_string(), "{:?}", down.1);
+    assert!(down.1.get("store").is_none(), "{:?}", down.1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut back = ready(api.clone()).await;
+    while back.0 != 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        back = ready(api.clone()).await;
+    }
+    assert_eq!(back.0, 200, "{:?}", back.1);
 }

@@ -76,6 +76,38 @@ async fn order_every_participant_sees_one_gapless_sequence() {
 
 /// Guarantee 2: an event is sent and its command acked only once it is stored; the log
 /// read right after each reply or event already holds it.
+/// Replies come in the order of their commands, also for a burst that one group commit
+/// stores at once (and whatever arrives via another node: the order is kept at the socket).
+#[actix_web::test]
+async fn order_replies_come_in_the_order_of_their_commands() {
+    // Arrange
+    let node = TestNode::start().await;
+    let mut call = Call::start(&node.api, node.admin()).await;
+
+    // Act: 150 commands back to back, without waiting.
+    let ids: Vec<String> = (0..150).map(|i| format!("burst-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let frame = json!({"id": id, "type": "chat.send", "text": format!("message {i} ✓")});
+        call.customer.send_text(&frame.to_string()).await;
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while call.customer.replies.len() < ids.len() && std::time::Instant::now() < deadline {
+        let _ = call.customer.next_frame(Duration::from_millis(200)).await;
+    }
+
+    // Assert
+    let got: Vec<&str> = call
+        .customer
+        .replies
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(call.customer.replies.iter().all(|r| r.ok));
+    let seqs: Vec<u64> = call.customer.replies.iter().filter_map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+}
+
 #[actix_web::test]
 async fn durability_acked_and_delivered_events_are_already_in_the_store() {
     let node = TestNode::start().await;
