@@ -399,12 +399,42 @@ impl Cluster {
 
     /// Called by an actor once it claimed the session in the store: the lease carries the
     /// epoch from the next renewal on.
-    pub fn set_epoch(&self, key: &SessionKey, activation: u64, epoch: u64) {
-        if let Ok(mut held) = self.held.lock() {
-            if let Some(h) = held.get_mut(key).filter(|h| h.activation == activation) {
-                h.epoch = epoch;
+    pub fn set_epoch(self: &Arc<Self>, key: &SessionKey, activation: u64, epoch: u64) {
+        let addr = self.held.lock().ok().and_then(|mut held| {
+            let h = held.get_mut(key).filter(|h| h.activation == activation)?;
+            h.epoch = epoch;
+            Some(h.addr.clone())
+        });
+        let Some(addr) = addr else { return };
+        // Written now rather than at the next tick, so that the lease names this activation
+        // (which alone may release it) from the start.
+        let (me, key) = (Arc::clone(self), key.clone());
+        actix::spawn(async move {
+            let renewed = async {
+                let mut conn = me.conn().await?;
+                let outcome: i64 = redis::cmd("EVAL")
+                    .arg(RENEW)
+                    .arg(1)
+                    .arg(me.keys.lease(&key))
+                    .arg(me.lease_value(activation, epoch))
+                    .arg(me.settings.lease.as_millis() as u64)
+                    .arg(format!("{}|", me.node))
+                    .query_async(&mut conn)
+                    .await?;
+                Ok::<_, Unavailable>(outcome)
+            };
+            match renewed.await {
+                Ok(0) => {
+                    tracing::warn!(session_id = %key.session, "lost a session's lease; stepping down");
+                    me.forget_held(&key, activation);
+                    addr.do_send(StepDown);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e.0, "could not write a lease; the next tick will")
+                }
             }
-        }
+        });
     }
 
     /// Called by an actor when it stops: gives the lease up.

@@ -723,3 +723,119 @@ async fn a_node_without_redis_is_not_ready() {
     }
     assert_eq!(back.0, 200, "{:?}", back.1);
 }
+
+/// The owner publishes each stored event once on the session's channel, however many
+/// participants other nodes have (here three, on two other nodes).
+#[actix_web::test]
+async fn the_owner_publishes_each_event_once() {
+    // Arrange
+    let cluster = TestCluster::start(3, Duration::from_secs(3)).await;
+    let apis = cluster.apis();
+    let s = three_way(&apis[0], ADMIN_TOKEN, 0).await;
+    let mut shopper = WsClient::connect(&apis[0]).await;
+    shopper.hello(&s.shopper, &s.session_id, None).await;
+    let mut remote = Vec::new();
+    for (api, token) in [
+        (&apis[1], &s.customer),
+        (&apis[1], &s.second),
+        (&apis[2], &s.customer),
+    ] {
+        let mut c = WsClient::connect(api).await;
+        c.hello(token, &s.session_id, None).await;
+        remote.push(c);
+    }
+    let channel = format!("vitrine:events:demo:{}", s.session_id);
+    let mut listener = tokio::process::Command::new("redis-cli")
+        .args(["-u", &cluster.redis.url(), "SUBSCRIBE", &channel])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-cli");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Act
+    let started = shopper
+        .command(serde_json::json!({"type": "session.start"}))
+        .await;
+    assert!(started.ok);
+    let mut seqs = vec![started.seq.unwrap()];
+    for i in 0..10 {
+        let pushed = shopper.command(push_card(&format!("once {i}"))).await;
+        seqs.push(pushed.seq.unwrap());
+    }
+    for c in &mut remote {
+        while c.events.last().map(|e| e.seq) < seqs.last().copied() {
+            assert!(
+                c.next_frame(Duration::from_secs(5)).await.is_some(),
+                "events arrive"
+            );
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = listener.start_kill();
+    let output = listener.wait_with_output().await.expect("redis-cli output");
+
+    // Assert: one note per event.
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut published: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("e "))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect();
+    published.retain(|seq| seqs.contains(seq));
+    assert_eq!(published, seqs, "each event once, in order");
+}
+
+/// A node stopped with SIGTERM leaves the cluster: its announcement and its leases are
+/// gone at once, and another node takes its session without waiting for a lease.
+#[actix_web::test]
+async fn a_stopped_node_leaves_the_cluster_at_once() {
+    // Arrange: a long lease, so only leaving explains a quick takeover.
+    let mut cluster = TestCluster::start(2, Duration::from_secs(30)).await;
+    let apis = cluster.apis();
+    let s = three_way(&apis[0], ADMIN_TOKEN, 0).await;
+    let mut shopper = WsClient::connect(&apis[0]).await;
+    shopper.hello(&s.shopper, &s.session_id, None).await;
+    let started = shopper
+        .command(serde_json::json!({"type": "session.start"}))
+        .await;
+    assert!(started.ok, "{started:?}");
+    let url = cluster.redis.url();
+    let redis = |args: &[&str]| -> String {
+        let out = std::process::Command::new("redis-cli")
+            .arg("-u")
+            .arg(&url)
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let lease = format!("vitrine:lease:demo:{}", s.session_id);
+    let owner = redis(&["GET", &lease]);
+    let node = owner.split('|').next().unwrap_or_default().to_owned();
+    assert!(node.starts_with("nod_"), "{owner:?}");
+    assert_eq!(redis(&["SISMEMBER", "vitrine:nodes", &node]), "1");
+
+    // Act
+    cluster.nodes[0].terminate();
+    assert!(cluster.nodes[0]
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .is_some());
+    let mut moved = WsClient::connect(&apis[1]).await;
+    let started = Instant::now();
+    moved.hello(&s.shopper, &s.session_id, None).await;
+    let pushed = moved.command(push_card("after the stop")).await;
+
+    // Assert
+    assert!(pushed.ok, "{pushed:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(redis(&["EXISTS", &format!("vitrine:node:{node}")]), "0");
+    assert_eq!(redis(&["SISMEMBER", "vitrine:nodes", &node]), "0");
+    let new_owner = redis(&["GET", &lease]);
+    assert!(!new_owner.starts_with(&node), "{new_owner:?}");
+}
