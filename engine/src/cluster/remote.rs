@@ -182,3 +182,125 @@ pub(crate) fn replay(
 fn gone(conn: &RemoteConn) {
     metrics::gauge!(m::CONNECTED_PARTICIPANTS, "role" => conn.role.as_str()).decrement(1.0);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{outbound, Next, OutboundReceiver};
+    use vitrine_persistence::model::{SessionId, TenantId};
+    use vitrine_persistence::sqlite::{SqliteOptions, SqliteStore};
+
+    fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+        let options = SqliteOptions::new(dir.path().join("vitrine.db"));
+        Arc::new(SqliteStore::open(&options).expect("a store"))
+    }
+
+    fn followed(conns: &[(ConnectionId, Role, u64)]) -> (RemoteSession, Vec<OutboundReceiver>) {
+        let key = SessionKey {
+            tenant: TenantId::new("demo"),
+            session: SessionId::new("ses_1"),
+        };
+        let mut s = RemoteSession::new(key, "nod_owner".into());
+        let mut receivers = Vec::new();
+        for (id, role, at) in conns {
+            let (tx, rx) = outbound(4);
+            s.add(
+                *id,
+                RemoteConn {
+                    outbound: tx,
+                    role: *role,
+                    at: *at,
+                },
+            );
+            receivers.push(rx);
+        }
+        (s, receivers)
+    }
+
+    /// What a connection's queue holds now: `E{seq-ish text}` for frames, `R{after}-{upto}`
+    /// for catch-ups, `C{code}` for closes.
+    async fn drain(rx: &mut OutboundReceiver) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(next) =
+            tokio::time::timeout(std::time::Duration::from_millis(20), rx.next()).await
+        {
+            match next {
+                Next::Frame(OutFrame::Event(f, _)) | Next::Frame(OutFrame::Text(f)) => {
+                    out.push(format!("E{f}"))
+                }
+                Next::Frame(OutFrame::Replay(r)) => out.push(format!("R{r:?}")),
+                Next::Frame(OutFrame::Close { code, .. }) => out.push(format!("C{code}")),
+                Next::Overflowed => out.push("overflow".into()),
+                Next::Done => break,
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn each_connection_gets_each_event_once_with_gaps_read_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let (mut s, mut rx) = followed(&[(1, Role::Customer, 3), (2, Role::Shopper, 5)]);
+        let frame = |n: u64| Arc::<str>::from(format!("{n}"));
+
+        // 4 and 5: the customer gets both, the shopper (at 5 already) nothing.
+        assert!(s.deliver(&store, 4, false, &frame(4)).is_empty());
+        assert!(s.deliver(&store, 5, false, &frame(5)).is_empty());
+        // A repeat, then a jump past a gap, then a staff-only event.
+        assert!(s.deliver(&store, 5, false, &frame(5)).is_empty());
+        assert!(s.deliver(&store, 8, false, &frame(8)).is_empty());
+        assert!(s.deliver(&store, 9, true, &frame(9)).is_empty());
+
+        let customer = drain(&mut rx[0]).await;
+        assert_eq!(customer[..2], ["E4".to_owned(), "E5".to_owned()]);
+        assert!(
+            customer[2].contains("after: 5") && customer[2].contains("upto: 7"),
+            "{customer:?}"
+        );
+        assert_eq!(customer[3], "E8");
+        assert_eq!(
+            customer.len(),
+            4,
+            "no staff-only event for a customer: {customer:?}"
+        );
+        let shopper = drain(&mut rx[1]).await;
+        assert!(
+            shopper[0].contains("after: 5") && shopper[0].contains("upto: 7"),
+            "{shopper:?}"
+        );
+        assert_eq!(shopper[1..], ["E8".to_owned(), "E9".to_owned()]);
+        assert_eq!(s.last_seq, 9);
+
+        // A heartbeat past everyone's seq catches them up from the store; one at or below
+        // changes nothing.
+        assert!(s.catch_up(&store, 9).is_empty());
+        assert!(s.catch_up(&store, 11).is_empty());
+        let customer = drain(&mut rx[0]).await;
+        assert_eq!(customer.len(), 1);
+        assert!(
+            customer[0].contains("after: 9") && customer[0].contains("upto: 11"),
+            "{customer:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_only_that_connection_and_moving_off_closes_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let (mut s, mut rx) = followed(&[(1, Role::Customer, 0), (2, Role::Customer, 0)]);
+        let frame = Arc::<str>::from("x");
+        // Connection 1 reads; connection 2 never does, and its queue (4) fills.
+        let mut dropped = Vec::new();
+        for seq in 1..=6 {
+            dropped.extend(s.deliver(&store, seq, false, &frame));
+            let _ = drain(&mut rx[0]).await;
+        }
+        assert_eq!(dropped, [2]);
+        assert_eq!(s.conns.len(), 1);
+        let moved = s.move_off();
+        assert_eq!(moved, [1]);
+        assert!(s.is_unused());
+        assert_eq!(drain(&mut rx[0]).await, ["C1013"]);
+    }
+}
