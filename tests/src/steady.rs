@@ -255,25 +255,9 @@ impl SessionOutcome {
 
 /// Reads a session's whole log as `(seq, kind, card note)`.
 pub async fn log(api: &Api, admin: &str, session: &str) -> Vec<(u64, String, Option<String>)> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = api
-            .get(
-                &format!("/v1/sessions/{session}/events?after={after}&limit=1000"),
-                admin,
-            )
-            .await;
-        assert_eq!(page.status, 200, "{:?}", page.body);
-        let events = page.body["events"].as_array().cloned().unwrap_or_default();
-        if events.is_empty() {
-            return out;
-        }
-        for e in &events {
-            let seq = e["seq"].as_u64().unwrap();
-            after = seq;
-            let note = e["data"]["note"].as_str().map(str::to_owned);
-            out.push((seq, e["kind"].as_str().unwrap().to_owned(), note));
-        }
-    }
+    crate::cluster::log(api, admin, session)
+        .await
+        .into_iter()
+        .map(|(seq, kind, data)| (seq, kind, data["note"].as_str().map(str::to_owned)))
+        .collect()
 }
