@@ -326,7 +326,19 @@ impl Settings {
 
     /// Extracts and checks settings.
     pub fn extract(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        // `DATABASE_URL=` or `REDIS_URL=` (set but empty, as compose files leave them)
+        // means not set.
+        let blank = |url: &Option<SecretString>| {
+            url.as_ref()
+                .is_some_and(|u| secrecy::ExposeSecret::expose_secret(u).trim().is_empty())
+        };
+        if blank(&settings.postgres.url) {
+            settings.postgres.url = None;
+        }
+        if blank(&settings.redis.url) {
+            settings.redis.url = None;
+        }
         settings.check()?;
         Ok(settings)
     }
@@ -499,6 +511,12 @@ mod tests {
         ))))
         .unwrap();
         assert_eq!(ok.redis.cluster().lease, Duration::from_secs(2));
+        let blank = Settings::extract(
+            Settings::defaults()
+                .merge(Toml::string("[postgres]\nurl = \"\"\n[redis]\nurl = \" \"")),
+        )
+        .unwrap();
+        assert!(blank.redis.url.is_none() && blank.postgres.url.is_none());
         assert_eq!(ok.redis.cluster().prefix, "shop-1");
         for (toml, complaint) in [
             ("[redis]\nurl = \"redis://127.0.0.1\"", "DATABASE_URL"),
