@@ -143,7 +143,7 @@ async fn participants_on_three_nodes_see_one_sequence() {
     assert!(views[0]["seq"].as_u64() >= log.last().map(|(s, _, _)| *s));
 }
 
-/// SIGKILL of the owner while the shopper pushes cards and the customers add to the cart:
+/// SIGKILL of the owner while the shopper pushes cards and both customers add to the cart:
 /// another node serves the session within the lease period and 2 s, and nothing acked is
 /// lost or doubled for anyone.
 #[actix_web::test]
@@ -170,11 +170,18 @@ async fn a_killed_owner_is_replaced_and_nothing_acknowledged_is_lost() {
         "customer",
         1,
         &s.customer,
-        Plan::Cart { adds: 30 },
+        Plan::Cart { adds: 16 },
         Duration::from_millis(80),
         r.stage.clone(),
     );
-    let second = participant("second", 2, &s.second, Plan::Read, gap, r.stage.clone());
+    let second = participant(
+        "second",
+        2,
+        &s.second,
+        Plan::Cart { adds: 12 },
+        Duration::from_millis(110),
+        r.stage.clone(),
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     cluster.nodes[0].kill();
     let killed = Instant::now();
@@ -198,7 +205,8 @@ async fn a_killed_owner_is_replaced_and_nothing_acknowledged_is_lost() {
         "every card acked: {:?}",
         seen[0].close_codes
     );
-    assert_eq!(seen[1].acked.len(), 30, "every add acked");
+    assert_eq!(seen[1].acked.len(), 16, "every add acked");
+    assert_eq!(seen[2].acked.len(), 12, "every add acked");
     assert!(seen[0].reconnects > 0, "the shopper was on the killed node");
     // Each acked card is in the log exactly once.
     let notes: Vec<&str> = log
@@ -221,7 +229,8 @@ async fn a_killed_owner_is_replaced_and_nothing_acknowledged_is_lost() {
         .flatten()
         .filter_map(|l| l["quantity"].as_i64())
         .sum();
-    assert_eq!(units, 30, "{:?}", view.body["cart"]);
+    // The demo mug has 30 in stock.
+    assert_eq!(units, 28, "{:?}", view.body["cart"]);
     check(&seen[0], &log, true);
     check(&seen[1], &log, false);
     check(&seen[2], &log, false);
