@@ -155,13 +155,16 @@ impl SessionNote {
                 seq,
                 staff_only,
                 frame,
-            } => {
-                let audience = if *staff_only { 's' } else { 'a' };
-                format!("e {seq} {audience} {frame}")
-            }
+            } => Self::encode_event(*seq, *staff_only, frame),
             Self::Heartbeat { seq, node } => format!("h {seq} {node}"),
             Self::Moved { node } => format!("m {node}"),
         }
+    }
+
+    /// The text form of an event note, written straight from the borrowed frame.
+    pub fn encode_event(seq: u64, staff_only: bool, frame: &str) -> String {
+        let audience = if staff_only { 's' } else { 'a' };
+        format!("e {seq} {audience} {frame}")
     }
 
     /// Reads a note; `None` when it is not one.

@@ -497,12 +497,8 @@ impl Cluster {
 
     /// Publishes a stored event of a session owned here, once for every other node.
     pub fn publish_event(&self, key: &SessionKey, seq: u64, staff_only: bool, frame: &str) {
-        let note = SessionNote::Event {
-            seq,
-            staff_only,
-            frame: Arc::from(frame),
-        };
-        self.publish(self.keys.events(key), note.encode(), None);
+        let note = SessionNote::encode_event(seq, staff_only, frame);
+        self.publish(self.keys.events(key), note, None);
     }
 
     /// Tells the nodes following a session that its owner lives and stored up to `seq`.
