@@ -295,6 +295,10 @@ impl WsConnection {
                 let (app, key, tenant) = (Arc::clone(&self.app), key.clone(), tenant.clone());
                 let started = Instant::now();
                 let turn = self.replies.take_turn();
+                // Limitation: each command reaches the session when its future is first
+                // polled, and futures spawned together are not always polled in spawn
+                // order, so commands sent back to back without waiting may run (and get
+                // seqs) out of their sending order; their replies still go out in order.
                 // Spawned in arrival order; the session handles them in that order, and
                 // the replies go out in that order too.
                 ctx.spawn(

@@ -104,8 +104,6 @@ async fn order_replies_come_in_the_order_of_their_commands() {
         .collect();
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(call.customer.replies.iter().all(|r| r.ok));
-    let seqs: Vec<u64> = call.customer.replies.iter().filter_map(|r| r.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }
 
 #[actix_web::test]
