@@ -17,7 +17,7 @@ use crate::events::{EventBody, ParticipantInfo, SessionEvent};
 use crate::identity::Role;
 use crate::session::{
     load_state, CommandError, CommandReply, ErrorCode, Execute, GetView, Join, JoinError, Joined,
-    Leave, LiveSession, LoadError, SessionDeps, SessionSettings, SessionView,
+    Leave, LiveSession, LoadError, SessionDeps, SessionSettings, SessionView, Submit,
 };
 
 /// Why an engine call failed.
@@ -169,7 +169,8 @@ fn check_request(req: &SessionRequest) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// The session engine of one process.
+/// The session engine of one process. Cloning is cheap: clones share everything.
+#[derive(Clone)]
 pub struct Engine {
     store: Arc<dyn Store>,
     commerce: Arc<dyn Commerce>,
@@ -405,7 +406,7 @@ impl Engine {
         // A connection's commands find their way without waiting, so they reach the
         // session in the order they were sent.
         if let Some(addr) = self.directory.get(key) {
-            if let Ok(reply) = addr.send(exec.clone()).await {
+            if let Ok(reply) = submit(&addr, exec.clone()).await {
                 return reply;
             }
         } else if let Some((cluster, owner)) = self
@@ -427,10 +428,9 @@ impl Engine {
                 Err(_) => break,
             };
             match route {
-                Route::Local(addr) => match addr.send(exec.clone()).await {
+                Route::Local(addr) => match submit(&addr, exec.clone()).await {
                     Ok(reply) => return reply,
-                    Err(MailboxError::Closed) => continue,
-                    Err(MailboxError::Timeout) => break,
+                    Err(_) => continue,
                 },
                 Route::Remote(owner) => {
                     let Some(cluster) = &self.cluster else { break };
@@ -445,6 +445,47 @@ impl Engine {
             ErrorCode::Unavailable,
             "the session is unavailable; try again",
         ))
+    }
+
+    /// Hands a command to its session now, when the way there is known without waiting
+    /// (its actor runs here, or its owner is followed): commands handed over one after
+    /// another then reach the session in that order. The reply comes from the returned
+    /// future; a session that stopped before answering is looked up again, and the command
+    /// retried under its id, so it takes effect at most once. Gives the command back when
+    /// the way must first be looked up: `execute` does that.
+    pub fn hand_off(
+        &self,
+        key: &SessionKey,
+        exec: Execute,
+    ) -> Result<futures_util::future::BoxFuture<'static, CommandReply>, Box<Execute>> {
+        use futures_util::FutureExt;
+        if let Some(addr) = self.directory.get(key) {
+            let rx = submit(&addr, exec.clone());
+            let (engine, key) = (self.clone(), key.clone());
+            return Ok(async move {
+                match rx.await {
+                    Ok(reply) => reply,
+                    Err(_) => engine.execute(&key, exec).await,
+                }
+            }
+            .boxed());
+        }
+        let Some((cluster, owner)) = self
+            .cluster
+            .as_ref()
+            .and_then(|c| c.followed_owner(key).map(|o| (c, o)))
+        else {
+            return Err(Box::new(exec));
+        };
+        let forwarded = cluster.forward(&owner, key, exec.clone());
+        let (engine, key) = (self.clone(), key.clone());
+        Ok(async move {
+            match forwarded.await {
+                cluster::messages::Reply::NotOwner => engine.execute(&key, exec).await,
+                reply => remote_reply(reply),
+            }
+        }
+        .boxed())
     }
 
     /// Detaches a connection.
@@ -498,6 +539,14 @@ impl Engine {
 }
 
 /// A forwarded command's reply as the client gets it.
+/// Puts a command in a session's mailbox now (see [`Submit`]); the receiver fails if the
+/// session stops before answering.
+fn submit(addr: &Addr<LiveSession>, exec: Execute) -> tokio::sync::oneshot::Receiver<CommandReply> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    addr.do_send(Submit { exec, reply });
+    rx
+}
+
 fn remote_reply(reply: cluster::messages::Reply) -> CommandReply {
     match reply {
         cluster::messages::Reply::Command { reply } => reply,

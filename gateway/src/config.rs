@@ -72,7 +72,8 @@ pub struct WsSettings {
     pub client_timeout: Duration,
     /// Largest frame accepted, in bytes.
     pub max_frame_bytes: usize,
-    /// Frames queued for one connection before it counts as too slow (4429).
+    /// Frames of the session queued for one connection before it counts as too slow
+    /// (4429). Replies to the connection's own commands come on top, up to `frame_burst`.
     pub outbound_queue: usize,
     /// Sustained frames per second a client may send.
     pub frames_per_second: u32,

@@ -43,7 +43,7 @@ use vitrine_persistence::Store;
 use crate::directory::{LocalDirectory, SessionKey};
 use crate::session::{
     CommandError, CommandReply, ConnectionId, ErrorCode, Execute, GetView, Join, JoinError, Joined,
-    LiveSession, NodeGone, Offer, RemoteJoin, RemoteLeave, SessionView, StepDown,
+    LiveSession, NodeGone, Offer, RemoteJoin, RemoteLeave, SessionView, StepDown, Submit,
 };
 use keys::Keys;
 use messages::{Envelope, Reply, Request, SessionNote};
@@ -838,11 +838,15 @@ impl Cluster {
                 if let (Some(trace), Some(tc)) = (trace, self.trace.get()) {
                     tc.extract(&trace, &span);
                 }
-                let sent = addr.send(Execute {
-                    caller,
-                    command_id,
-                    command,
-                    span,
+                let (tx, sent) = tokio::sync::oneshot::channel();
+                addr.do_send(Submit {
+                    exec: Execute {
+                        caller,
+                        command_id,
+                        command,
+                        span,
+                    },
+                    reply: tx,
                 });
                 actix::spawn(async move {
                     let reply = match sent.await {

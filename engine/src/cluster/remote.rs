@@ -203,7 +203,7 @@ mod tests {
         let mut s = RemoteSession::new(key, "nod_owner".into());
         let mut receivers = Vec::new();
         for (id, role, at) in conns {
-            let (tx, rx) = outbound(4);
+            let (tx, rx) = outbound(4, 0);
             s.add(
                 *id,
                 RemoteConn {
@@ -225,7 +225,7 @@ mod tests {
             tokio::time::timeout(std::time::Duration::from_millis(20), rx.next()).await
         {
             match next {
-                Next::Frame(OutFrame::Event(f, _)) | Next::Frame(OutFrame::Text(f)) => {
+                Next::Frame(OutFrame::Event(f, _) | OutFrame::Text(f) | OutFrame::Reply(f)) => {
                     out.push(format!("E{f}"))
                 }
                 Next::Frame(OutFrame::Replay(r)) => out.push(format!("R{r:?}")),

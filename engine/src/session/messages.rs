@@ -70,6 +70,19 @@ pub struct Execute {
     pub span: tracing::Span,
 }
 
+/// Runs one command and answers on `reply`. Sent with `do_send`, it is in the session's
+/// mailbox as soon as sending returns, whatever the mailbox holds already, so commands
+/// handed over one after another are run in that order. `reply` is dropped unanswered
+/// only if the session stops first.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Submit {
+    /// The command.
+    pub exec: Execute,
+    /// Where its reply goes.
+    pub reply: tokio::sync::oneshot::Sender<CommandReply>,
+}
+
 /// Detaches a connection.
 #[derive(Message)]
 #[rtype(result = "()")]

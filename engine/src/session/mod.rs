@@ -49,7 +49,7 @@ pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
 pub use load::{load_state, LoadError};
 pub use messages::{
     ConnectionId, Drain, Execute, GetView, Join, JoinError, Joined, Leave, NodeGone, RemoteJoin,
-    RemoteLeave, StepDown,
+    RemoteLeave, StepDown, Submit,
 };
 pub use outbound::{close_code, outbound, Next, Offer, OutFrame, Outbound, OutboundReceiver};
 pub use replay::ReplayRequest;
@@ -1274,6 +1274,14 @@ impl Handler<Execute> for LiveSession {
                 ))
             })
         })
+    }
+}
+
+impl Handler<Submit> for LiveSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Submit, ctx: &mut Self::Context) {
+        self.enqueue(Work::Execute(msg.exec, msg.reply), ctx);
     }
 }
 

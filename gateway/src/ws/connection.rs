@@ -12,7 +12,7 @@ use vitrine_engine::directory::SessionKey;
 use vitrine_engine::identity::{Module, Principal, Role};
 use vitrine_engine::metrics as m;
 use vitrine_engine::session::{
-    Caller, ConnectionId, ErrorCode, Execute, Join, JoinError, Outbound,
+    Caller, CommandReply, ConnectionId, ErrorCode, Execute, Join, JoinError, Outbound,
 };
 use vitrine_persistence::model::{SessionId, TenantId};
 
@@ -56,6 +56,18 @@ pub struct WsConnection {
     bucket: TokenBucket,
     strikes: u32,
     replies: ReplyOrder,
+    /// Commands waiting for their session to be looked up, oldest first.
+    unrouted: std::collections::VecDeque<(InFlight, Execute)>,
+    span: tracing::Span,
+}
+
+/// A command handed on (or waiting to be), with what its reply needs.
+struct InFlight {
+    turn: u64,
+    command_id: String,
+    name: &'static str,
+    tenant: metrics::SharedString,
+    started: Instant,
     span: tracing::Span,
 }
 
@@ -107,6 +119,7 @@ impl WsConnection {
             bucket,
             strikes: 0,
             replies: ReplyOrder::default(),
+            unrouted: std::collections::VecDeque::new(),
             span: tracing::debug_span!("ws", conn = id),
         }
     }
@@ -131,9 +144,9 @@ impl WsConnection {
         self
     }
 
-    /// Sends a frame in order with the session's frames.
+    /// Sends a frame answering the client's own, in order with the session's frames.
     fn send(&self, text: Arc<str>) {
-        self.outbound.offer_text(text);
+        self.outbound.offer_reply(text);
     }
 
     /// Closes with `code`, after an optional last frame.
@@ -186,15 +199,10 @@ impl WsConnection {
             };
             self.count_rate_limited(command);
             let message = "too many frames; slow down";
-            self.send(match frame {
-                Some(id) => reply_frame(
-                    &id,
-                    &vitrine_engine::session::CommandReply::failed(
-                        vitrine_engine::session::CommandError::new(ErrorCode::RateLimited, message),
-                    ),
-                ),
-                None => error_frame(ErrorCode::RateLimited, message),
-            });
+            match frame {
+                Some(id) => self.refuse(&id, ErrorCode::RateLimited, message),
+                None => self.send(error_frame(ErrorCode::RateLimited, message)),
+            }
             return;
         }
         self.strikes = 0;
@@ -213,12 +221,7 @@ impl WsConnection {
                 return;
             }
             Err(BadFrame::Reply { id, code, message }) => {
-                self.send(reply_frame(
-                    &id,
-                    &vitrine_engine::session::CommandReply::failed(
-                        vitrine_engine::session::CommandError::new(code, message),
-                    ),
-                ));
+                self.refuse(&id, code, message);
                 return;
             }
             Err(BadFrame::Error { code, message }) => {
@@ -292,42 +295,119 @@ impl WsConnection {
                     command,
                     span: span.clone(),
                 };
-                let (app, key, tenant) = (Arc::clone(&self.app), key.clone(), tenant.clone());
-                let started = Instant::now();
-                let turn = self.replies.take_turn();
-                // Limitation: each command reaches the session when its future is first
-                // polled, and futures spawned together are not always polled in spawn
-                // order, so commands sent back to back without waiting may run (and get
-                // seqs) out of their sending order; their replies still go out in order.
-                // Spawned in arrival order; the session handles them in that order, and
-                // the replies go out in that order too.
-                ctx.spawn(
-                    async move {
-                        let reply = app.engine.execute(&key, exec).await;
-                        metrics::counter!(m::COMMANDS, "command" => name,
-                            "outcome" => reply.outcome(), "tenant" => tenant)
-                        .increment(1);
-                        metrics::histogram!(m::COMMAND_DURATION, "command" => name)
-                            .record(started.elapsed().as_secs_f64());
-                        tracing::debug!(
-                            command = name,
-                            ok = reply.ok,
-                            elapsed_us = started.elapsed().as_micros() as u64,
-                            "command done"
-                        );
-                        reply_frame(&command_id, &reply)
-                    }
-                    .instrument(span)
-                    .into_actor(self)
-                    .map(move |frame, act, _| {
-                        for frame in act.replies.ready(turn, frame) {
-                            act.send(frame);
+                let flight = InFlight {
+                    turn: self.replies.take_turn(),
+                    command_id,
+                    name,
+                    tenant: tenant.clone(),
+                    started: Instant::now(),
+                    span,
+                };
+                // Handed to the session here, as the frame is read, so the session runs a
+                // connection's commands in the order they were sent. Behind a command that
+                // is still looking for its session, later ones wait their turn.
+                if self.unrouted.is_empty() {
+                    let engine = &self.app.engine;
+                    match flight.span.in_scope(|| engine.hand_off(key, exec)) {
+                        Ok(reply) => self.await_reply(flight, reply, ctx),
+                        Err(exec) => {
+                            self.unrouted.push_back((flight, *exec));
+                            self.route_next(ctx);
                         }
-                    }),
-                );
+                    }
+                } else {
+                    self.unrouted.push_back((flight, exec));
+                }
             }
             (_, Phase::Joining | Phase::Closing) => {}
         }
+    }
+
+    /// Sends the reply of a command handed to its session once it comes, in its turn.
+    fn await_reply(
+        &mut self,
+        flight: InFlight,
+        reply: impl std::future::Future<Output = CommandReply> + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        let span = flight.span.clone();
+        ctx.spawn(
+            reply
+                .instrument(span)
+                .into_actor(self)
+                .map(move |reply, act, _| act.answer(flight, &reply)),
+        );
+    }
+
+    /// Runs the oldest command whose session must first be looked up; once answered, the
+    /// commands behind it are handed over (or looked up) in order.
+    fn route_next(&mut self, ctx: &mut Context<Self>) {
+        let (Some((flight, exec)), Phase::Joined { key, .. }) =
+            (self.unrouted.front(), &self.phase)
+        else {
+            return;
+        };
+        let (app, key, exec) = (Arc::clone(&self.app), key.clone(), exec.clone());
+        let span = flight.span.clone();
+        ctx.spawn(
+            async move { app.engine.execute(&key, exec).await }
+                .instrument(span)
+                .into_actor(self)
+                .map(|reply, act, ctx| {
+                    if let Some((flight, _)) = act.unrouted.pop_front() {
+                        act.answer(flight, &reply);
+                    }
+                    let Phase::Joined { key, .. } = &act.phase else {
+                        return;
+                    };
+                    let key = key.clone();
+                    while let Some((flight, exec)) = act.unrouted.pop_front() {
+                        match act.app.engine.hand_off(&key, exec) {
+                            Ok(reply) => act.await_reply(flight, reply, ctx),
+                            Err(exec) => {
+                                act.unrouted.push_front((flight, *exec));
+                                act.route_next(ctx);
+                                return;
+                            }
+                        }
+                    }
+                }),
+        );
+    }
+
+    /// Answers a command refused before it reached its session, in its turn: after the
+    /// replies of the commands sent before it.
+    fn refuse(&mut self, command_id: &str, code: ErrorCode, message: impl Into<String>) {
+        let reply = CommandReply::failed(vitrine_engine::session::CommandError::new(code, message));
+        let turn = self.replies.take_turn();
+        self.send_in_turn(turn, reply_frame(command_id, &reply));
+    }
+
+    /// Sends the reply of `turn` once the replies of earlier turns are out.
+    fn send_in_turn(&mut self, turn: u64, frame: Arc<str>) {
+        for frame in self.replies.ready(turn, frame) {
+            self.send(frame);
+        }
+    }
+
+    /// Counts a command's outcome and sends its reply in its turn.
+    fn answer(&mut self, flight: InFlight, reply: &CommandReply) {
+        let InFlight {
+            turn,
+            command_id,
+            name,
+            tenant,
+            started,
+            span,
+        } = flight;
+        metrics::counter!(m::COMMANDS, "command" => name,
+            "outcome" => reply.outcome(), "tenant" => tenant)
+        .increment(1);
+        metrics::histogram!(m::COMMAND_DURATION, "command" => name)
+            .record(started.elapsed().as_secs_f64());
+        tracing::debug!(parent: &span, command = name, ok = reply.ok,
+            elapsed_us = started.elapsed().as_micros() as u64, "command done");
+        self.send_in_turn(turn, reply_frame(&command_id, reply));
     }
 
     fn hello(

@@ -36,7 +36,7 @@ pub async fn connect(
         .aggregate_continuations()
         .max_continuation_size(ws.max_frame_bytes);
 
-    let (out, frames) = outbound(ws.outbound_queue);
+    let (out, frames) = outbound(ws.outbound_queue, ws.frame_burst as usize);
     let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
     let id = app.next_connection_id.fetch_add(1, Ordering::Relaxed);
     let app: Arc<AppState> = app.into_inner();

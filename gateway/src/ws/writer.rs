@@ -64,7 +64,7 @@ pub(crate) async fn run(
                 }
             },
             next = frames.next() => match next {
-                Next::Frame(OutFrame::Text(text)) => {
+                Next::Frame(OutFrame::Text(text) | OutFrame::Reply(text)) => {
                     if session.text(text.to_string()).await.is_err() {
                         return close::GOING_AWAY;
                     }

@@ -104,6 +104,14 @@ async fn order_replies_come_in_the_order_of_their_commands() {
         .collect();
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(call.customer.replies.iter().all(|r| r.ok));
+    // ...and the session ran them in the order they were sent.
+    let seqs: Vec<u64> = call
+        .customer
+        .replies
+        .iter()
+        .map(|r| r.seq.expect("a stored chat message has a seq"))
+        .collect();
+    assert!(consecutive(&seqs), "seqs out of sending order: {seqs:?}");
 }
 
 #[actix_web::test]
