@@ -38,6 +38,7 @@ use actix::{Addr, Arbiter};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 use vitrine_persistence::Store;
 
 use crate::directory::{LocalDirectory, SessionKey};
@@ -326,6 +327,8 @@ impl Cluster {
     // ---- ownership ----------------------------------------------------------------
 
     /// Where the session's actor runs, taking the lease when nobody holds it.
+    #[tracing::instrument(name = "redis.place", level = "debug", skip_all,
+        fields(tenant_id = %key.tenant, session_id = %key.session))]
     pub async fn place(&self, key: &SessionKey) -> Result<Placement, Unavailable> {
         let lease = self.keys.lease(key);
         let px = self.settings.lease.as_millis() as u64;
@@ -355,6 +358,8 @@ impl Cluster {
     }
 
     /// The node holding the session's lease, when it is another node.
+    #[tracing::instrument(name = "redis.owner_of", level = "debug", skip_all,
+        fields(tenant_id = %key.tenant, session_id = %key.session))]
     pub async fn owner_of(&self, key: &SessionKey) -> Option<String> {
         let mut conn = self.conn().await.ok()?;
         let holder: Option<String> = redis::cmd("GET")
@@ -367,6 +372,7 @@ impl Cluster {
     }
 
     /// Whether Redis answers.
+    #[tracing::instrument(name = "redis.ping", level = "debug", skip_all)]
     pub async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.conn().await?;
         redis::cmd("PING").query_async::<String>(&mut conn).await?;
@@ -374,6 +380,8 @@ impl Cluster {
     }
 
     /// Whether this node still holds the session's lease.
+    #[tracing::instrument(name = "redis.holds", level = "debug", skip_all,
+        fields(tenant_id = %key.tenant, session_id = %key.session))]
     pub async fn holds(&self, key: &SessionKey) -> Result<bool, Unavailable> {
         let mut conn = self.conn().await?;
         let holder: Option<String> = redis::cmd("GET")
@@ -408,8 +416,10 @@ impl Cluster {
         let Some(addr) = addr else { return };
         // Written now rather than at the next tick, so that the lease names this activation
         // (which alone may release it) from the start.
+        let span = tracing::debug_span!("redis.claim", tenant_id = %key.tenant,
+            session_id = %key.session, epoch);
         let (me, key) = (Arc::clone(self), key.clone());
-        actix::spawn(async move {
+        let claim = async move {
             let renewed = async {
                 let mut conn = me.conn().await?;
                 let outcome: i64 = redis::cmd("EVAL")
@@ -434,7 +444,8 @@ impl Cluster {
                     tracing::warn!(error = %e.0, "could not write a lease; the next tick will")
                 }
             }
-        });
+        };
+        actix::spawn(claim.instrument(span));
     }
 
     /// Called by an actor when it stops: gives the lease up.
@@ -454,8 +465,10 @@ impl Cluster {
         if !mine {
             return;
         }
+        let span = tracing::debug_span!("redis.release", tenant_id = %key.tenant,
+            session_id = %key.session);
         let (me, key) = (Arc::clone(self), key.clone());
-        actix::spawn(async move {
+        let release = async move {
             let released = async {
                 let mut conn = me.conn().await?;
                 let mut pipe = redis::pipe();
@@ -466,7 +479,8 @@ impl Cluster {
             if let Err(e) = released.await {
                 tracing::warn!(error = %e.0, "could not give a lease up; it lapses by itself");
             }
-        });
+        };
+        actix::spawn(release.instrument(span));
     }
 
     /// Adds the release of one activation's lease to `pipe`.
@@ -583,10 +597,15 @@ impl Cluster {
             for m in &batch {
                 pipe.cmd("PUBLISH").arg(&m.channel).arg(&m.payload);
             }
-            let result: Result<Vec<i64>, String> = match self.pool.get().await {
-                Ok(mut conn) => pipe.query_async(&mut conn).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let span = tracing::debug_span!("redis.publish", messages = batch.len());
+            let result: Result<Vec<i64>, String> = async {
+                match self.pool.get().await {
+                    Ok(mut conn) => pipe.query_async(&mut conn).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            .instrument(span)
+            .await;
             match result {
                 Ok(receivers) => {
                     for (m, n) in batch.iter().zip(receivers) {
@@ -614,6 +633,7 @@ impl Cluster {
 
     // ---- subscribing ----------------------------------------------------------------
 
+    #[tracing::instrument(name = "redis.subscribe", level = "debug", skip_all)]
     async fn subscribe(&self, channel: String) -> bool {
         let (tx, rx) = oneshot::channel();
         if self.subs.send(Subscription::Add(channel, tx)).is_err() {
@@ -1189,6 +1209,7 @@ impl Cluster {
         }
     }
 
+    #[tracing::instrument(name = "redis.renew", level = "debug", skip_all)]
     async fn renew(&self) -> Result<(), Unavailable> {
         let px = self.settings.lease.as_millis() as u64;
         let announce_px = self.settings.announcement().as_millis() as u64;
@@ -1262,6 +1283,7 @@ impl Cluster {
     /// node is dead once its announcement has been missing for half a lease (right after a
     /// Redis restart every announcement is missing until its node renews it, a tick later).
     /// With announcements lasting half a lease, a dead node is found within about a lease.
+    #[tracing::instrument(name = "redis.sweep", level = "debug", skip_all)]
     async fn sweep(
         &self,
         alive: &mut HashSet<String>,

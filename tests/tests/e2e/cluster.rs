@@ -578,6 +578,17 @@ async fn a_forwarded_command_is_one_trace_across_both_nodes() {
         under_owner.next().is_some(),
         "the append is in the same trace"
     );
+    // Redis calls are traced too: taking the lease, publishing, the keeper's renewals.
+    for name in ["redis.place", "redis.publish", "redis.renew", "redis.claim"] {
+        assert!(
+            spans.iter().any(|s| s.name == name),
+            "no {name} span among {:?}",
+            spans
+                .iter()
+                .map(|s| &s.name)
+                .collect::<std::collections::BTreeSet<_>>()
+        );
+    }
 }
 
 /// Garbage on a node's inbox and on a session's channel (broken JSON, wrong shapes, bytes
