@@ -1,0 +1,18 @@
+//! Media for live sessions: a pool of mediasoup workers and, for each session, a router
+//! with its participants' transports, producers and consumers.
+//!
+//! The session actor holds a [`SessionMedia`] (opened with [`MediaPool::open_session`]
+//! when media is first asked for) and calls it for each `media.*` command. Every
+//! parameter from a client is checked here before it reaches a worker, and errors come
+//! back as [`MediaError`]s a client can act on.
+
+mod error;
+mod params;
+mod pool;
+mod room;
+mod settings;
+
+pub use error::MediaError;
+pub use pool::MediaPool;
+pub use room::{Direction, ProducerInfo, SessionMedia};
+pub use settings::MediaSettings;
