@@ -198,23 +198,26 @@ impl Engine {
         settings: SessionSettings,
         threads: usize,
     ) -> Self {
-        Self::with_cluster(store, commerce, settings, threads, None)
+        Self::with_cluster(store, commerce, settings, threads, None, None)
     }
 
     /// Like [`Engine::new`], sharing the store with other nodes through `cluster` when
-    /// given: the node joins the cluster at once.
+    /// given (the node joins the cluster at once), and carrying sessions' audio and video
+    /// on `media` when given.
     pub fn with_cluster(
         store: Arc<dyn Store>,
         commerce: Arc<dyn Commerce>,
         settings: SessionSettings,
         threads: usize,
         cluster: Option<Arc<Cluster>>,
+        media: Option<vitrine_media::MediaPool>,
     ) -> Self {
         let deps = Arc::new(SessionDeps {
             store: Arc::clone(&store),
             commerce: Arc::clone(&commerce),
             settings,
             cluster: cluster.clone(),
+            media,
         });
         let directory = LocalDirectory::new(deps, threads);
         if let Some(cluster) = &cluster {

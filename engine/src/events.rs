@@ -140,6 +140,28 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A participant started sending a track (camera, microphone or screen).
+    #[serde(rename = "media.producer_added")]
+    MediaProducerAdded {
+        /// The producer, to consume it with `media.consume`.
+        producer_id: String,
+        /// Who sends it.
+        participant_id: ParticipantId,
+        /// `audio` or `video`.
+        kind: String,
+        /// `camera`, `microphone`, `screen` or `screen_audio`.
+        source: String,
+    },
+    /// A track stopped: closed by its sender, or its sender left.
+    #[serde(rename = "media.producer_removed")]
+    MediaProducerRemoved {
+        /// The producer.
+        producer_id: String,
+        /// Who sent it.
+        participant_id: ParticipantId,
+        /// `closed` or `left`.
+        reason: String,
+    },
     /// The customer answered the satisfaction survey.
     #[serde(rename = "survey.completed")]
     SurveyCompleted {
@@ -169,6 +191,8 @@ impl EventBody {
             Self::ConsentRecorded { .. } => "consent.recorded",
             Self::SessionEnded { .. } => "session.ended",
             Self::SessionCancelled { .. } => "session.cancelled",
+            Self::MediaProducerAdded { .. } => "media.producer_added",
+            Self::MediaProducerRemoved { .. } => "media.producer_removed",
             Self::SurveyCompleted { .. } => "survey.completed",
         }
     }

@@ -55,6 +55,84 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Record metrics for `/metrics`. Off only to measure what recording costs.
     pub metrics: bool,
+    /// Audio and video.
+    pub media: MediaConfig,
+}
+
+/// Audio and video: the mediasoup workers of this node.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Carry audio and video. Workers start with the first call that needs them.
+    pub enabled: bool,
+    /// Workers (0: one per core).
+    pub workers: usize,
+    /// Address the workers listen on, UDP and TCP.
+    pub listen_ip: std::net::IpAddr,
+    /// Address or host name browsers are told to send media to, when it is not
+    /// `listen_ip` (a node behind NAT, or listening on 0.0.0.0). Also
+    /// `VITRINE_MEDIA_ANNOUNCED_IP`.
+    pub announced_ip: Option<String>,
+    /// Lowest port the workers may listen on.
+    pub port_min: u16,
+    /// Highest port the workers may listen on.
+    pub port_max: u16,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let media = vitrine_media::MediaSettings::default();
+        Self {
+            enabled: true,
+            workers: media.workers,
+            // Reachable from a browser on this machine out of the box; a deployment
+            // listens on 0.0.0.0 and announces its public address.
+            listen_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            announced_ip: None,
+            port_min: *media.ports.start(),
+            port_max: *media.ports.end(),
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The pool's settings, or `None` when media is off.
+    pub fn pool_settings(&self) -> Option<vitrine_media::MediaSettings> {
+        self.enabled.then(|| vitrine_media::MediaSettings {
+            workers: self.workers,
+            listen_ip: self.listen_ip,
+            announced_ip: self.announced_ip.clone(),
+            ports: self.port_min..=self.port_max,
+            ..vitrine_media::MediaSettings::default()
+        })
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.port_min == 0 || self.port_min > self.port_max {
+            return Err(ConfigError(
+                "media.port_min must be at least 1 and at most media.port_max".into(),
+            ));
+        }
+        if self.workers > 256 {
+            return Err(ConfigError("media.workers must be at most 256".into()));
+        }
+        if let Some(ip) = &self.announced_ip {
+            let host_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+            if ip.is_empty() || ip.len() > 253 || !ip.chars().all(host_like) {
+                return Err(ConfigError(
+                    "media.announced_ip must be an IP address or host name".into(),
+                ));
+            }
+        }
+        if self.listen_ip.is_unspecified() && self.announced_ip.is_none() {
+            return Err(ConfigError(
+                "media.listen_ip 0.0.0.0 needs media.announced_ip (VITRINE_MEDIA_ANNOUNCED_IP): \
+                 browsers cannot send media to 0.0.0.0"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// WebSocket connection limits.
@@ -264,6 +342,7 @@ struct Defaults {
     catalog: CatalogSettings,
     shutdown_timeout: &'static str,
     metrics: bool,
+    media: MediaConfig,
 }
 
 #[derive(Serialize)]
@@ -288,6 +367,14 @@ impl Settings {
             .merge(
                 Env::prefixed("VITRINE_")
                     .split("__")
+                    .map(|key| {
+                        // The one flat name kept for the setting deployments set most.
+                        if key == "media_announced_ip" {
+                            "media.announced_ip".into()
+                        } else {
+                            key.into()
+                        }
+                    })
                     .ignore(&["config", "log_format"]),
             )
             .merge(
@@ -322,6 +409,7 @@ impl Settings {
             catalog: CatalogSettings::default(),
             shutdown_timeout: "10s",
             metrics: true,
+            media: MediaConfig::default(),
         }))
     }
 
@@ -351,6 +439,7 @@ impl Settings {
                 "ws.max_frame_bytes must be 1 KiB to 16 MiB".into(),
             ));
         }
+        self.media.check()?;
         if ws.outbound_queue < 8 {
             return Err(ConfigError("ws.outbound_queue must be at least 8".into()));
         }
@@ -542,6 +631,44 @@ mod tests {
                 .to_string();
             assert!(err.contains(complaint), "{toml:?}: {err}");
         }
+    }
+
+    #[test]
+    fn media_settings_are_checked() {
+        let ok = Settings::extract(Settings::defaults().merge(Toml::string(
+            "[media]\nworkers = 2\nlisten_ip = \"0.0.0.0\"\nannounced_ip = \"media.shop.example\"\n\
+             port_min = 41000\nport_max = 41001",
+        )))
+        .unwrap();
+        let pool = ok.media.pool_settings().unwrap();
+        assert_eq!(pool.workers, 2);
+        assert_eq!(pool.ports, 41000..=41001);
+        assert_eq!(pool.announced_ip.as_deref(), Some("media.shop.example"));
+        let off =
+            Settings::extract(Settings::defaults().merge(Toml::string("[media]\nenabled = false")))
+                .unwrap();
+        assert!(off.media.pool_settings().is_none());
+        for (toml, complaint) in [
+            ("[media]\nport_min = 0", "port_min"),
+            ("[media]\nport_min = 50000\nport_max = 40000", "port_min"),
+            ("[media]\nport_max = 70000", "port_max"),
+            ("[media]\nworkers = 100000", "workers"),
+            ("[media]\nworkers = -1", "workers"),
+            ("[media]\nlisten_ip = \"0.0.0.0\"", "announced_ip"),
+            ("[media]\nlisten_ip = \"localhost\"", "listen_ip"),
+            ("[media]\nannounced_ip = \"\"", "announced_ip"),
+            ("[media]\nannounced_ip = \"a b; rm -rf\"", "announced_ip"),
+            ("[media]\nannounced_ip = \"médía.example\"", "announced_ip"),
+            ("[media]\nenabled = \"yes please\"", "enabled"),
+            ("[media]\nwrokers = 1", "wrokers"),
+        ] {
+            let err = Settings::extract(Settings::defaults().merge(Toml::string(toml)))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(complaint), "{toml:?}: {err}");
+        }
+        let long = format!("[media]\nannounced_ip = \"{}\"", "a".repeat(254));
+        assert!(Settings::extract(Settings::defaults().merge(Toml::string(&long))).is_err());
     }
 
     #[test]

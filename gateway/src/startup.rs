@@ -101,6 +101,10 @@ impl Application {
             settings.session.clone(),
             settings.session_thread_count(),
             cluster,
+            settings
+                .media
+                .pool_settings()
+                .map(vitrine_media::MediaPool::new),
         );
 
         let listener = TcpListener::bind(settings.listen)

@@ -88,6 +88,8 @@ pub enum Command {
     },
     /// Check the connection; changes nothing.
     Ping,
+    /// A `media.*` command, run by the session's media.
+    Media(Box<super::media::MediaCommand>),
 }
 
 impl Command {
@@ -105,6 +107,7 @@ impl Command {
             Self::GiveConsent { .. } => "consent.give",
             Self::SubmitSurvey { .. } => "survey.submit",
             Self::Ping => "ping",
+            Self::Media(media) => media.name(),
         }
     }
 }
@@ -304,6 +307,8 @@ pub(crate) fn plan(
         }
         Checkout | SubmitSurvey { .. } => caller.role == Role::Customer,
         SendChat { .. } | GiveConsent { .. } | Ping => true,
+        // Run by the session's media, before this plan (see `session::media`).
+        Media(_) => false,
     };
     if !allowed {
         let message = format!("{} may not send {}", caller.role.as_str(), command.name());
@@ -522,6 +527,10 @@ pub(crate) fn plan(
             )
         }
         Ping => Plan::Reply(CommandReply::ok(None, json!({ "pong": true }))),
+        Media(_) => refuse(
+            ErrorCode::Internal,
+            "media commands are run by the session's media",
+        ),
     }
 }
 

@@ -18,6 +18,7 @@
 mod commands;
 mod idempotency;
 mod load;
+mod media;
 mod messages;
 mod outbound;
 mod replay;
@@ -47,6 +48,7 @@ use crate::wire::{event_frame, stored_and_frame, welcome_frame};
 
 pub use commands::{Caller, Command, CommandError, CommandReply, ErrorCode};
 pub use load::{load_state, LoadError};
+pub use media::MediaCommand;
 pub use messages::{
     ConnectionId, Drain, Execute, GetView, Join, JoinError, Joined, Leave, NodeGone, RemoteJoin,
     RemoteLeave, StepDown, Submit,
@@ -104,6 +106,8 @@ pub struct SessionDeps {
     pub settings: SessionSettings,
     /// The Redis directory, when several nodes share the store.
     pub cluster: Option<Arc<Cluster>>,
+    /// The media worker pool; `None` runs sessions without audio and video.
+    pub media: Option<vitrine_media::MediaPool>,
 }
 
 /// One connection attached to the session.
@@ -206,6 +210,8 @@ pub struct LiveSession {
     span: tracing::Span,
     /// The `tenant` metric label, made once.
     tenant_label: metrics::SharedString,
+    /// The session's media router and tracks, opened on the first media command.
+    media: media::MediaSlot,
 }
 
 impl LiveSession {
@@ -226,6 +232,7 @@ impl LiveSession {
             deps.settings.remember_for,
         );
         let key_tenant = key.tenant.clone();
+        let media = media::MediaSlot::new(deps.media.clone(), key.session.to_string());
         Self {
             key,
             activation,
@@ -246,6 +253,7 @@ impl LiveSession {
             drained: Vec::new(),
             span,
             tenant_label: metrics::SharedString::from(Arc::<str>::from(key_tenant.as_str())),
+            media,
         }
     }
 
@@ -433,13 +441,22 @@ impl LiveSession {
             "{}:{}:{}",
             self.key.session, exec.caller.participant_id, exec.command_id
         );
-        let plan = commands::plan(
-            self.state(),
-            &exec.caller,
-            exec.command,
-            &self.deps.commerce,
-            idempotency_key,
-        );
+        let plan = match exec.command {
+            Command::Media(_) if self.state().status.is_over() => {
+                Plan::Reply(CommandReply::failed(CommandError::new(
+                    ErrorCode::SessionEnded,
+                    "the session is over",
+                )))
+            }
+            Command::Media(command) => media::plan(&self.media, &exec.caller, *command),
+            command => commands::plan(
+                self.state(),
+                &exec.caller,
+                command,
+                &self.deps.commerce,
+                idempotency_key,
+            ),
+        };
         let span = exec.span;
         match plan {
             Plan::Reply(reply) => {
@@ -463,7 +480,13 @@ impl LiveSession {
                         Ok((bodies, data)) => {
                             act.waiting.remove(&key);
                             let pending = act.stage(&participant, key, bodies, data, tx, span);
+                            // Busy again only while an append runs; a plan with no events
+                            // (most media commands) completes at once.
+                            act.busy = false;
                             act.commit(vec![pending], ctx);
+                            if !act.busy {
+                                act.pump(ctx);
+                            }
                         }
                         Err(error) => {
                             let reply = CommandReply::failed(error);
@@ -535,6 +558,10 @@ impl LiveSession {
                 .apply(&event)
                 .expect("a fresh event follows its state");
             events.push(event);
+        }
+        // A call that is over carries no more audio or video.
+        if state.status.is_over() {
+            self.media.close();
         }
         events
     }
@@ -891,12 +918,12 @@ impl LiveSession {
             return;
         }
         tracing::info!(parent: &self.span, participant_id = %participant, "participant left");
-        let events = self.apply_new(
-            Some(participant.clone()),
-            vec![EventBody::ParticipantLeft {
-                participant_id: participant,
-            }],
-        );
+        // Their tracks stop with them, before they are said to have left.
+        let mut bodies = self.media.leave(&participant);
+        bodies.push(EventBody::ParticipantLeft {
+            participant_id: participant.clone(),
+        });
+        let events = self.apply_new(Some(participant), bodies);
         self.commit(
             vec![Pending {
                 events,

@@ -267,6 +267,9 @@ impl SessionState {
                 self.ended_at = Some(e.at);
                 self.end_reason = reason.clone();
             }
+            // Tracks live in the media router, which does not outlive the actor: a
+            // rebuilt session has none, and clients produce again when they reconnect.
+            EventBody::MediaProducerAdded { .. } | EventBody::MediaProducerRemoved { .. } => {}
             EventBody::SurveyCompleted { score, comment } => {
                 self.survey = Some(SurveyAnswer {
                     by: e.by.clone(),

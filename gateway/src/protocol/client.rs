@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use vitrine_engine::events::ConsentKind;
-use vitrine_engine::session::Command;
+use vitrine_engine::session::{Command, MediaCommand};
+use vitrine_media::Direction;
 use vitrine_persistence::model::{ProductId, VariantId};
 
 /// Every frame a client may send, tagged by `type`. Field names are the wire's.
@@ -122,20 +123,77 @@ pub enum ClientFrame {
         /// Command id.
         id: String,
     },
+    /// `media.capabilities`.
+    #[serde(rename = "media.capabilities")]
+    MediaCapabilities {
+        /// Command id.
+        id: String,
+    },
+    /// `media.transport.create`.
+    #[serde(rename = "media.transport.create")]
+    MediaTransportCreate {
+        /// Command id.
+        id: String,
+        /// `send` or `recv`.
+        direction: Direction,
+    },
+    /// `media.transport.connect`.
+    #[serde(rename = "media.transport.connect")]
+    MediaTransportConnect {
+        /// Command id.
+        id: String,
+        /// The transport.
+        transport_id: String,
+        /// DTLS role and fingerprints, as mediasoup-client gives them.
+        dtls_parameters: serde_json::Value,
+    },
+    /// `media.produce`.
+    #[serde(rename = "media.produce")]
+    MediaProduce {
+        /// Command id.
+        id: String,
+        /// A send transport.
+        transport_id: String,
+        /// `audio` or `video`.
+        kind: String,
+        /// RTP parameters, as mediasoup-client gives them.
+        rtp_parameters: serde_json::Value,
+        /// `camera`, `microphone`, `screen` or `screen_audio`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
+    /// `media.consume`.
+    #[serde(rename = "media.consume")]
+    MediaConsume {
+        /// Command id.
+        id: String,
+        /// A receive transport.
+        transport_id: String,
+        /// The producer to receive.
+        producer_id: String,
+        /// The client's RTP capabilities.
+        rtp_capabilities: serde_json::Value,
+    },
+    /// `media.consumer.resume`.
+    #[serde(rename = "media.consumer.resume")]
+    MediaConsumerResume {
+        /// Command id.
+        id: String,
+        /// The consumer.
+        consumer_id: String,
+    },
+    /// `media.producer.close`.
+    #[serde(rename = "media.producer.close")]
+    MediaProducerClose {
+        /// Command id.
+        id: String,
+        /// The producer.
+        producer_id: String,
+    },
 }
 
 /// Command types of the contract that this server does not carry yet.
-pub const UNSUPPORTED_TYPES: &[&str] = &[
-    "media.capabilities",
-    "media.transport.create",
-    "media.transport.connect",
-    "media.produce",
-    "media.consume",
-    "media.consumer.resume",
-    "media.producer.close",
-    "recording.start",
-    "recording.stop",
-];
+pub const UNSUPPORTED_TYPES: &[&str] = &["recording.start", "recording.stop"];
 
 impl ClientFrame {
     /// Splits a command frame into its id and engine command; `None` for `hello`.
@@ -198,6 +256,58 @@ impl ClientFrame {
             ConsentGive { id, kind } => (id, Command::GiveConsent { kind }),
             SurveySubmit { id, score, comment } => (id, Command::SubmitSurvey { score, comment }),
             Ping { id } => (id, Command::Ping),
+            MediaCapabilities { id } => (id, Command::Media(Box::new(MediaCommand::Capabilities))),
+            MediaTransportCreate { id, direction } => (
+                id,
+                Command::Media(Box::new(MediaCommand::CreateTransport { direction })),
+            ),
+            MediaTransportConnect {
+                id,
+                transport_id,
+                dtls_parameters,
+            } => (
+                id,
+                Command::Media(Box::new(MediaCommand::ConnectTransport {
+                    transport_id,
+                    dtls_parameters,
+                })),
+            ),
+            MediaProduce {
+                id,
+                transport_id,
+                kind,
+                rtp_parameters,
+                source,
+            } => (
+                id,
+                Command::Media(Box::new(MediaCommand::Produce {
+                    transport_id,
+                    kind,
+                    source,
+                    rtp_parameters,
+                })),
+            ),
+            MediaConsume {
+                id,
+                transport_id,
+                producer_id,
+                rtp_capabilities,
+            } => (
+                id,
+                Command::Media(Box::new(MediaCommand::Consume {
+                    transport_id,
+                    producer_id,
+                    rtp_capabilities,
+                })),
+            ),
+            MediaConsumerResume { id, consumer_id } => (
+                id,
+                Command::Media(Box::new(MediaCommand::ResumeConsumer { consumer_id })),
+            ),
+            MediaProducerClose { id, producer_id } => (
+                id,
+                Command::Media(Box::new(MediaCommand::CloseProducer { producer_id })),
+            ),
         })
     }
 }

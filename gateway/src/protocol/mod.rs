@@ -47,6 +47,13 @@ const KNOWN_TYPES: &[&str] = &[
     "consent.give",
     "survey.submit",
     "ping",
+    "media.capabilities",
+    "media.transport.create",
+    "media.transport.connect",
+    "media.produce",
+    "media.consume",
+    "media.consumer.resume",
+    "media.producer.close",
 ];
 
 /// Longest command id accepted.

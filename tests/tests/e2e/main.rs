@@ -7,6 +7,7 @@ mod crash;
 mod flow;
 mod guarantees;
 mod http_api;
+mod media;
 mod openapi;
 mod operability;
 mod postgres_faults;
