@@ -43,6 +43,13 @@ const SIMULCAST: types.RtpEncodingParameters[] = [
   { rid: 'r2', maxBitrate: 900_000 },
 ];
 
+/** An error as one line for the console: the wire's code where the server gave one. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? code : error.name}: ${error.message}`;
+}
+
 /**
  * Limitation: when the node restarts, the router and its transports are gone and media does
  * not come back until the page reloads; setting the link up again on the next `welcome`
@@ -90,7 +97,7 @@ export class MediasoupLink implements MediaLink {
       if (audio) await this.sendTrack('audio', audio);
       if (video) await this.sendTrack('video', video);
     } catch (error) {
-      console.warn('media: could not send the camera and microphone', error);
+      console.warn(`media: could not send the camera and microphone (${describe(error)})`);
     }
   }
 
@@ -145,13 +152,13 @@ export class MediasoupLink implements MediaLink {
       data = await this.signaling.send('media.capabilities');
     } catch (error) {
       // `unavailable` is a node running with media off: the call goes on without it.
-      console.info('media: the server carries no media here', error);
+      console.info(`media: the server carries no media here (${describe(error)})`);
       return false;
     }
     try {
       await this.device.load({ routerRtpCapabilities: data.rtp_capabilities as types.RtpCapabilities });
     } catch (error) {
-      console.warn('media: this browser cannot use the router’s codecs', error);
+      console.warn(`media: this browser cannot use the router’s codecs (${describe(error)})`);
       return false;
     }
     if (this.closed) return false;
@@ -218,7 +225,7 @@ export class MediasoupLink implements MediaLink {
       if (this.consumers.get(id) === consumer) this.remote.add(producer.participant_id, id, consumer.track);
     } catch (error) {
       // Often a producer that closed meanwhile; the rest of the call is unaffected.
-      console.warn(`media: could not receive producer ${id}`, error);
+      console.warn(`media: could not receive producer ${id} (${describe(error)})`);
     }
   }
 
