@@ -62,6 +62,8 @@ export interface MediaSignaling {
   send: SendCommand;
   /** Calls `listener` with each session event, in seq order; returns the unsubscribe. */
   onEvent(listener: (event: SessionEvent) => void): () => void;
+  /** Calls `listener` after each `welcome`, the first and those after a reconnection. */
+  onWelcome(listener: () => void): () => void;
   /** This participant's id, once the session has welcomed it. */
   self(): string | null;
 }

@@ -2,6 +2,7 @@
 // receive transport, opened when first needed; this browser's camera and microphone as two
 // producers; a consumer for every producer of the other participants, whether it was open
 // before this page came (`media.capabilities`) or opens later (`media.producer_added`).
+// After a reconnection it sets all of that up afresh.
 
 import { Device, type types } from 'mediasoup-client';
 import type { SessionEvent } from '../api/types';
@@ -51,24 +52,30 @@ function describe(error: unknown): string {
 }
 
 /**
- * Limitation: when the node restarts, the router and its transports are gone and media does
- * not come back until the page reloads; setting the link up again on the next `welcome`
- * would lift it.
+ * Everything one setup of the link owns: a device loaded with the router's capabilities,
+ * its transports, producers and consumers. A new `welcome` means a new setup, since the
+ * server may have dropped this participant's media while the socket was down.
  */
+class Setup {
+  readonly device = new Device();
+  readonly transports = new Map<Direction, Promise<types.Transport>>();
+  /** By producer id. */
+  readonly consumers = new Map<string, types.Consumer>();
+  readonly producers = new Map<'audio' | 'video', types.Producer>();
+  /** Producers announced before the device loaded, by id. */
+  readonly announced = new Map<string, ProducerInfo>();
+  /** Producers consumed or closed: each is consumed at most once. */
+  readonly seen = new Set<string>();
+  loaded = false;
+}
+
 export class MediasoupLink implements MediaLink {
-  private readonly device = new Device();
   private readonly remote = new RemoteStreams();
-  private readonly transports = new Map<Direction, Promise<types.Transport>>();
-  private readonly consumers = new Map<string, types.Consumer>();
+  private setup = new Setup();
   private starting: Promise<boolean> | null = null;
-  private loaded = false;
   private closed = false;
-  private audio: types.Producer | null = null;
-  private video: types.Producer | null = null;
-  /** Producers heard of before the device could consume, by id. */
-  private announced = new Map<string, ProducerInfo>();
-  /** Producers asked for or closed: each is consumed at most once. */
-  private seen = new Set<string>();
+  /** What the page last asked to send, to send again after a new setup. */
+  private sending = new Map<'audio' | 'video', MediaStreamTrack>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -76,35 +83,39 @@ export class MediasoupLink implements MediaLink {
     private readonly options: MediaLinkOptions,
   ) {
     // From the start, so that no announcement slips by while the device loads.
-    this.unsubscribe = signaling.onEvent((event) => this.onEvent(event));
+    const events = signaling.onEvent((event) => this.onEvent(event));
+    // After the welcome is handled, so that the socket sends the new setup's commands once.
+    const welcomes = signaling.onWelcome(() => queueMicrotask(() => this.restart()));
+    this.unsubscribe = () => {
+      events();
+      welcomes();
+    };
   }
 
   get available(): boolean {
-    return this.loaded && !this.closed;
+    return this.setup.loaded && !this.closed;
   }
 
   ready(): Promise<boolean> {
-    this.starting ??= this.start();
+    this.starting ??= this.start(this.setup);
     return this.starting;
   }
 
   async publish(stream: MediaStream): Promise<void> {
-    if (!(await this.ready())) return;
-    // The local preview works without the router: a failure here is reported, not thrown.
-    try {
-      const [audio] = stream.getAudioTracks();
-      const [video] = stream.getVideoTracks();
-      if (audio) await this.sendTrack('audio', audio);
-      if (video) await this.sendTrack('video', video);
-    } catch (error) {
-      console.warn(`media: could not send the camera and microphone (${describe(error)})`);
-    }
+    const [audio] = stream.getAudioTracks();
+    const [video] = stream.getVideoTracks();
+    if (audio) this.sending.set('audio', audio);
+    if (video) this.sending.set('video', video);
+    if (await this.ready()) await this.sendAll(this.setup);
   }
 
   async replaceVideoTrack(track: MediaStreamTrack | null): Promise<void> {
+    if (track) this.sending.set('video', track);
+    else this.sending.delete('video');
     if (!(await this.ready())) return;
-    if (this.video) await this.video.replaceTrack({ track });
-    else if (track) await this.sendTrack('video', track);
+    const producer = this.setup.producers.get('video');
+    if (producer) await producer.replaceTrack({ track });
+    else await this.sendAll(this.setup);
   }
 
   onRemoteStream(listener: (participantId: string, stream: MediaStream | null) => void): () => void {
@@ -134,19 +145,49 @@ export class MediasoupLink implements MediaLink {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    // The server closes what a participant leaves behind too; saying so is quicker.
-    for (const producer of [this.audio, this.video]) {
-      if (!producer) continue;
-      producer.close();
-      this.signaling.send('media.producer.close', { producer_id: producer.id }).catch(() => undefined);
-    }
-    for (const consumer of this.consumers.values()) consumer.close();
-    this.consumers.clear();
-    this.remote.clear();
-    for (const transport of this.transports.values()) transport.then((t) => t.close(), () => undefined);
+    this.dispose(this.setup);
   }
 
-  private async start(): Promise<boolean> {
+  /** A later `welcome`: the socket came back, perhaps to a restarted node. */
+  private restart(): void {
+    if (this.closed || !this.starting) return;
+    this.dispose(this.setup);
+    const setup = new Setup();
+    this.setup = setup;
+    this.starting = this.start(setup).then(async (ok) => {
+      if (ok) await this.sendAll(setup);
+      return ok;
+    });
+  }
+
+  private dispose(setup: Setup): void {
+    for (const producer of setup.producers.values()) this.closeProducer(producer);
+    setup.producers.clear();
+    for (const producerId of setup.consumers.keys()) this.remote.remove(producerId);
+    for (const consumer of setup.consumers.values()) consumer.close();
+    setup.consumers.clear();
+    for (const transport of setup.transports.values()) transport.then((t) => t.close(), () => undefined);
+  }
+
+  private closeProducer(producer: types.Producer): void {
+    producer.close();
+    // The server closes what a participant leaves behind too; saying so is quicker. A
+    // producer the server already dropped answers not_found, which changes nothing.
+    this.signaling.send('media.producer.close', { producer_id: producer.id }).catch(() => undefined);
+  }
+
+  private current(setup: Setup): boolean {
+    return setup === this.setup && !this.closed;
+  }
+
+  private async start(setup: Setup): Promise<boolean> {
+    const ok = await this.load(setup);
+    // A reconnection meanwhile began another setup: its answer is the one that counts.
+    if (setup !== this.setup && !this.closed) return this.ready();
+    return ok && !this.closed;
+  }
+
+  private async load(setup: Setup): Promise<boolean> {
     let data: Record<string, unknown>;
     try {
       data = await this.signaling.send('media.capabilities');
@@ -156,38 +197,48 @@ export class MediasoupLink implements MediaLink {
       return false;
     }
     try {
-      await this.device.load({ routerRtpCapabilities: data.rtp_capabilities as types.RtpCapabilities });
+      await setup.device.load({ routerRtpCapabilities: data.rtp_capabilities as types.RtpCapabilities });
     } catch (error) {
       console.warn(`media: this browser cannot use the router’s codecs (${describe(error)})`);
       return false;
     }
-    if (this.closed) return false;
-    this.loaded = true;
+    if (!this.current(setup)) return false;
+    setup.loaded = true;
     for (const producer of (data.producers as ProducerInfo[] | undefined) ?? []) {
-      if (!this.seen.has(producer.producer_id)) this.announced.set(producer.producer_id, producer);
+      if (!setup.seen.has(producer.producer_id)) setup.announced.set(producer.producer_id, producer);
     }
-    for (const producer of this.announced.values()) void this.consume(producer);
-    this.announced.clear();
+    for (const producer of setup.announced.values()) void this.consume(setup, producer);
+    setup.announced.clear();
     return true;
   }
 
   private onEvent(event: SessionEvent): void {
+    const setup = this.setup;
     const producer = event.data as unknown as ProducerInfo;
     if (event.kind === 'media.producer_added') {
-      if (this.loaded) void this.consume(producer);
-      else if (!this.seen.has(producer.producer_id)) this.announced.set(producer.producer_id, producer);
+      if (setup.loaded) void this.consume(setup, producer);
+      else if (!setup.seen.has(producer.producer_id)) setup.announced.set(producer.producer_id, producer);
     } else if (event.kind === 'media.producer_removed') {
-      this.seen.add(producer.producer_id);
-      this.announced.delete(producer.producer_id);
-      this.dropConsumer(producer.producer_id);
+      setup.seen.add(producer.producer_id);
+      setup.announced.delete(producer.producer_id);
+      this.dropConsumer(setup, producer.producer_id);
     }
   }
 
-  private async sendTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
-    const current = kind === 'audio' ? this.audio : this.video;
+  /** Sends what the page asked for; the local preview works without it, so nothing throws. */
+  private async sendAll(setup: Setup): Promise<void> {
+    try {
+      for (const [kind, track] of this.sending) await this.sendTrack(setup, kind, track);
+    } catch (error) {
+      console.warn(`media: could not send the camera and microphone (${describe(error)})`);
+    }
+  }
+
+  private async sendTrack(setup: Setup, kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
+    const current = setup.producers.get(kind);
     if (current) return current.replaceTrack({ track });
-    if (!this.device.canProduce(kind)) return;
-    const transport = await this.transport('send');
+    if (!setup.device.canProduce(kind)) return;
+    const transport = await this.transport(setup, 'send');
     const producer = await transport.produce({
       track,
       // The tracks belong to the page's LocalMedia, which stops them itself.
@@ -195,21 +246,21 @@ export class MediasoupLink implements MediaLink {
       encodings: kind === 'video' && this.options.simulcast ? SIMULCAST : undefined,
       appData: { source: kind === 'audio' ? 'microphone' : 'camera' },
     });
-    if (kind === 'audio') this.audio = producer;
-    else this.video = producer;
+    if (!this.current(setup)) return this.closeProducer(producer);
+    setup.producers.set(kind, producer);
   }
 
-  private async consume(producer: ProducerInfo): Promise<void> {
+  private async consume(setup: Setup, producer: ProducerInfo): Promise<void> {
     const id = producer.producer_id;
     // Each participant hears the others, never themselves.
-    if (producer.participant_id === this.signaling.self() || this.seen.has(id) || this.closed) return;
-    this.seen.add(id);
+    if (producer.participant_id === this.signaling.self() || setup.seen.has(id)) return;
+    setup.seen.add(id);
     try {
-      const transport = await this.transport('recv');
+      const transport = await this.transport(setup, 'recv');
       const reply = (await this.signaling.send('media.consume', {
         transport_id: transport.id,
         producer_id: id,
-        rtp_capabilities: this.device.rtpCapabilities,
+        rtp_capabilities: setup.device.rtpCapabilities,
       })) as unknown as ConsumerReply;
       const consumer = await transport.consume({
         id: reply.id,
@@ -217,40 +268,41 @@ export class MediasoupLink implements MediaLink {
         kind: reply.kind,
         rtpParameters: reply.rtpParameters,
       });
-      if (this.closed) return consumer.close();
-      this.consumers.set(id, consumer);
-      consumer.on('transportclose', () => this.dropConsumer(id));
+      if (!this.current(setup)) return consumer.close();
+      setup.consumers.set(id, consumer);
+      consumer.on('transportclose', () => this.dropConsumer(setup, id));
       // The server creates consumers paused, so none sends before this end is ready.
       await this.signaling.send('media.consumer.resume', { consumer_id: consumer.id });
-      if (this.consumers.get(id) === consumer) this.remote.add(producer.participant_id, id, consumer.track);
+      if (setup.consumers.get(id) === consumer) this.remote.add(producer.participant_id, id, consumer.track);
     } catch (error) {
       // Often a producer that closed meanwhile; the rest of the call is unaffected.
-      console.warn(`media: could not receive producer ${id} (${describe(error)})`);
+      if (this.current(setup)) console.warn(`media: could not receive producer ${id} (${describe(error)})`);
     }
   }
 
-  private dropConsumer(producerId: string): void {
-    const consumer = this.consumers.get(producerId);
-    this.consumers.delete(producerId);
-    consumer?.close();
+  private dropConsumer(setup: Setup, producerId: string): void {
+    const consumer = setup.consumers.get(producerId);
+    if (!consumer) return;
+    setup.consumers.delete(producerId);
+    consumer.close();
     this.remote.remove(producerId);
   }
 
-  private transport(direction: Direction): Promise<types.Transport> {
-    let transport = this.transports.get(direction);
+  private transport(setup: Setup, direction: Direction): Promise<types.Transport> {
+    let transport = setup.transports.get(direction);
     if (!transport) {
-      transport = openTransport(this.device, this.signaling.send, direction, this.options.dtlsRole);
-      this.transports.set(direction, transport);
+      transport = openTransport(setup.device, this.signaling.send, direction, this.options.dtlsRole);
+      setup.transports.set(direction, transport);
       // A failed attempt is forgotten, so the next need tries again.
-      transport.catch(() => this.transports.get(direction) === transport && this.transports.delete(direction));
+      transport.catch(() => setup.transports.get(direction) === transport && setup.transports.delete(direction));
     }
     return transport;
   }
 
-  /** The transports opened so far, each with its direction. */
+  /** The current setup's open transports, each with its direction. */
   private async open(): Promise<[Direction, types.Transport][]> {
     const open: [Direction, types.Transport][] = [];
-    for (const [direction, pending] of this.transports) {
+    for (const [direction, pending] of this.setup.transports) {
       const transport = await pending.catch(() => null);
       if (transport && !transport.closed) open.push([direction, transport]);
     }

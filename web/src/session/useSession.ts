@@ -25,6 +25,7 @@ export function useSession(token: string | null, sessionId: string | null): Live
   const socket = useRef<SessionSocket | null>(null);
   // Refs, not state: the media link reads them from its own callbacks, outside renders.
   const listeners = useRef(new Set<(event: SessionEvent) => void>());
+  const welcomes = useRef(new Set<() => void>());
   const self = useRef<string | null>(null);
 
   useEffect(() => {
@@ -37,6 +38,7 @@ export function useSession(token: string | null, sessionId: string | null): Live
         setMe({ participantId: welcome.participant_id, role: welcome.role });
         // A resumed link keeps what this page holds; the missed events follow.
         if (!resumed) setState(welcome.session);
+        for (const listener of welcomes.current) listener();
       },
       event(event) {
         setState((current) => (current ? applyEvent(current, event) : current));
@@ -67,6 +69,10 @@ export function useSession(token: string | null, sessionId: string | null): Live
       onEvent(listener) {
         listeners.current.add(listener);
         return () => listeners.current.delete(listener);
+      },
+      onWelcome(listener) {
+        welcomes.current.add(listener);
+        return () => welcomes.current.delete(listener);
       },
       self: () => self.current,
     }),
