@@ -1,7 +1,7 @@
 // The browser app end to end, in Debian's Chromium with a fake camera and microphone:
-// a whole call in every language and on a phone, a reload mid-call, things that happen
-// close together, the embed snippet on another site, a wrong widget key, and the admin
-// pages.
+// a whole call in every language and on a phone, audio and video through the router, a
+// reload mid-call, things that happen close together, the embed snippet on another site,
+// a wrong widget key, and the admin pages.
 
 import { after, before, test } from 'node:test';
 import { launchBrowser, MOBILE, createShopper, openPage, assertNoErrors, startServer } from './harness.mjs';
@@ -12,6 +12,7 @@ import { endWhileCheckingOut, shareClickedTwice } from './overlaps.mjs';
 import { widgetWithWrongKey } from './widget.mjs';
 import { adminPages } from './admin.mjs';
 import { reconnectAfterCrash } from './reconnect.mjs';
+import { mediaThroughRouter, SRTP_RUNS } from './media.mjs';
 
 let server;
 let browser;
@@ -69,6 +70,12 @@ test('a whole call in Catalan on a phone', async () => {
 test('a whole call in English on a phone', async () => {
   await callIn('en', MOBILE, 'en-mobile');
 });
+
+for (const cipher of Object.keys(SRTP_RUNS)) {
+  test(`both pages receive the other's audio and video through the router, SRTP ${cipher}`, async (t) => {
+    t.diagnostic(JSON.stringify(await mediaThroughRouter(server.base, browser, cipher)));
+  });
+}
 
 test('a reload mid-call keeps cards, cart and chat, and a card pushed meanwhile shows once', async () => {
   await reloadMidCall(server.base, browser);

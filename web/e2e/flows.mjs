@@ -42,14 +42,32 @@ export async function acceptAndStart(page, sessionId) {
   await assertText(page.getByTestId('session-status'), en['status.live']);
 }
 
-/** Checks media in both directions: byte counters grow once a media link is plugged in. */
-export async function checkMedia(shopper, customer) {
+/** Whether the node carries media for `page`, once its link has asked (and the stage says so). */
+export async function mediaCarried(page) {
+  const carried = await waitFor(
+    () => page.evaluate(() => window.__vitrineMedia?.ready().then((ok) => ({ ok }))),
+    'the media link to be set up',
+  );
+  const expected = carried.ok ? 'available' : 'unavailable';
+  const stage = page.getByTestId('stage');
+  await waitFor(async () => (await stage.getAttribute('data-media')) === expected, `the stage to say media is ${expected}`);
+  return carried.ok;
+}
+
+/**
+ * Checks media in both directions: with a node that carries media, each page plays the
+ * other's video and its byte counters grow; without, the customer is told there is none.
+ */
+export async function checkMedia(shopper, customer, text) {
   for (const page of [shopper, customer]) {
     await waitFor(() => videoIsPlaying(page.locator('[data-testid=local-preview] video')), 'the local camera preview');
   }
-  const available = await customer.getByTestId('stage').getAttribute('data-media');
-  if (available !== 'available') return 'media not carried by this server: byte counters not checked';
+  if (!(await mediaCarried(customer))) {
+    await assertText(customer.getByTestId('remote-status'), text['call.videoUnavailable']);
+    return 'media not carried by this server: byte counters not checked';
+  }
   for (const page of [shopper, customer]) {
+    await waitFor(() => videoIsPlaying(page.locator('[data-testid=remote-video] video')), 'the other person’s video');
     const first = await page.evaluate(() => window.__vitrineMedia.stats());
     await waitFor(async () => {
       const later = await page.evaluate(() => window.__vitrineMedia.stats());
@@ -211,8 +229,7 @@ export async function wholeCall({ base, shopper, customer, shopperToken, lang, m
   await shopper.locator(`[data-testid=queue-row][data-session="${session.session_id}"]`).waitFor();
   await shot(shopper, folder, '04-console-queue-waiting');
   await acceptAndStart(shopper, session.session_id);
-  await assertText(customer.getByTestId('remote-status'), text['call.videoUnavailable']);
-  const media = await checkMedia(shopper, customer);
+  const media = await checkMedia(shopper, customer, text);
   await toggleMicAndCamera(customer, text);
   await shot(shopper, folder, '05-console-live');
 

@@ -1,11 +1,11 @@
 // The shopper's call: the customer large, their own preview small, screen share, catalog
 // search with one-click push, the shared cards, the customer's cart, chat and ending.
 
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Card } from '../api/types';
 import { t } from '../i18n';
-import { createMediaLink, exposeForDiagnostics } from '../media/link';
 import { useLocalMedia } from '../media/useLocalMedia';
+import { useMediaLink } from '../media/useMediaLink';
 import { firstOfRole } from '../session/state';
 import { useSession } from '../session/useSession';
 import { CartView, OrderSummary } from '../ui/CartView';
@@ -23,13 +23,13 @@ interface Props {
 export function ConsoleCall({ token, sessionId, onLeave }: Props) {
   const session = useSession(token, sessionId);
   const { state, me, send } = session;
-  const link = useMemo(() => createMediaLink(send), [send]);
+  // Simulcast: an observer or a weak link gets a smaller layer of the shopper's camera.
+  const media = useMediaLink(session, { simulcast: true });
+  const link = media.link;
   const over = state?.status === 'ended' || state?.status === 'cancelled';
   const local = useLocalMedia(link, state !== null && !over);
   const [error, setError] = useState<string | null>(null);
   const confirm = useRef<HTMLDialogElement>(null);
-
-  useEffect(() => exposeForDiagnostics(link), [link]);
 
   const run = async (action: () => Promise<unknown>) => {
     setError(null);
@@ -64,7 +64,7 @@ export function ConsoleCall({ token, sessionId, onLeave }: Props) {
   const remoteStatus = over
     ? t(`status.${state.status}`)
     : customer?.connected
-      ? link.available
+      ? media.available
         ? t('call.connectingVideo')
         : t('call.videoUnavailable')
       : t('console.customerAway');
@@ -86,8 +86,8 @@ export function ConsoleCall({ token, sessionId, onLeave }: Props) {
         <VideoStage
           remoteName={customer?.name ?? t('common.customer')}
           remoteStatus={remoteStatus}
-          remoteStream={null}
-          mediaAvailable={link.available}
+          remoteStream={(customer && media.remote[customer.participant_id]) ?? null}
+          mediaAvailable={media.available}
           local={local}
           screenShare
         >

@@ -1,11 +1,11 @@
 // The customer's call: the shopper large, their own preview small, the products the
 // shopper shares, the chat, the cart drawer, and the survey once the call ends.
 
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SessionState } from '../api/types';
 import { t } from '../i18n';
-import { createMediaLink, exposeForDiagnostics } from '../media/link';
 import { useLocalMedia } from '../media/useLocalMedia';
+import { useMediaLink } from '../media/useMediaLink';
 import { cartCount, firstOfRole } from '../session/state';
 import { useSession } from '../session/useSession';
 import { CartView, OrderSummary } from '../ui/CartView';
@@ -26,15 +26,15 @@ function remoteStatus(state: SessionState, mediaAvailable: boolean): string {
 export function CustomerCall({ token, sessionId, onLanguage }: { token: string; sessionId: string; onLanguage(): void }) {
   const session = useSession(token, sessionId);
   const { state, me, send } = session;
-  const link = useMemo(() => createMediaLink(send), [send]);
+  // The customer sends one camera layer: the shopper is usually the only one watching.
+  const media = useMediaLink(session);
+  const link = media.link;
   const over = state?.status === 'ended' || state?.status === 'cancelled';
   const local = useLocalMedia(link, state !== null && !over);
   const [tab, setTab] = useState<'products' | 'chat'>('products');
   const [cartOpen, setCartOpen] = useState(false);
   const [consentError, setConsentError] = useState<string | null>(null);
   const seenCards = useRef(0);
-
-  useEffect(() => exposeForDiagnostics(link), [link]);
 
   // The consent given on the first screen is recorded once the session is reachable.
   useEffect(() => {
@@ -121,9 +121,9 @@ export function CustomerCall({ token, sessionId, onLanguage }: { token: string; 
       </header>
       <VideoStage
         remoteName={shopper?.name ?? ''}
-        remoteStatus={remoteStatus(state, link.available)}
-        remoteStream={null}
-        mediaAvailable={link.available}
+        remoteStatus={remoteStatus(state, media.available)}
+        remoteStream={(shopper && media.remote[shopper.participant_id]) ?? null}
+        mediaAvailable={media.available}
         local={local}
       />
       <ErrorNote error={consentError} />

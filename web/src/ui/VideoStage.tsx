@@ -32,7 +32,7 @@ export function VideoStage({ remoteName, remoteStatus, remoteStream, mediaAvaila
     <section class="stage" aria-label={t('call.videoArea')} data-testid="stage" data-media={mediaAvailable ? 'available' : 'unavailable'}>
       <div class="remote" data-testid="remote-video">
         {remoteStream ? (
-          <VideoView stream={remoteStream} label={t('call.remoteVideo', { name: remoteName })} />
+          <VideoView stream={remoteStream} audible label={t('call.remoteVideo', { name: remoteName })} />
         ) : (
           <div class="remote-placeholder">
             <span class="avatar" aria-hidden="true">

@@ -75,7 +75,18 @@ export function LanguagePicker({ onChange }: { onChange(lang: Lang): void }) {
   );
 }
 
-export function VideoView({ stream, mirrored, label }: { stream: MediaStream | null; mirrored?: boolean; label: string }) {
+/** A stream in a <video>; muted unless `audible`, so one's own microphone never echoes. */
+export function VideoView({
+  stream,
+  mirrored,
+  audible,
+  label,
+}: {
+  stream: MediaStream | null;
+  mirrored?: boolean;
+  audible?: boolean;
+  label: string;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     if (ref.current && ref.current.srcObject !== stream) ref.current.srcObject = stream;
@@ -85,7 +96,7 @@ export function VideoView({ stream, mirrored, label }: { stream: MediaStream | n
       ref={ref}
       class={mirrored ? 'mirrored' : undefined}
       autoplay
-      muted
+      muted={!audible}
       playsInline
       aria-label={label}
     />
