@@ -71,8 +71,8 @@ test('a whole call in English on a phone', async () => {
   await callIn('en', MOBILE, 'en-mobile');
 });
 
-for (const cipher of Object.keys(SRTP_RUNS)) {
-  test(`both pages receive the other's audio and video through the router, SRTP ${cipher}`, async (t) => {
+for (const [cipher, run] of Object.entries(SRTP_RUNS)) {
+  test(`both pages receive the other's audio and video through the router, SRTP ${cipher}`, { todo: run.todo }, async (t) => {
     t.diagnostic(JSON.stringify(await mediaThroughRouter(server.base, browser, cipher)));
   });
 }

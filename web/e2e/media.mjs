@@ -17,8 +17,15 @@ const WATCH_MS = 5000;
 
 /** What each run expects of the transports' `srtpCipher`, as Chromium names the profiles. */
 export const SRTP_RUNS = {
-  'AES_CM_128_HMAC_SHA1_80': { dtlsRole: 'server', cipher: /^AES_CM_128_HMAC_SHA1_80$/ },
-  'AEAD AES-GCM': { dtlsRole: 'client', cipher: /^AEAD_AES_(128|256)_GCM$/ },
+  'AES_CM_128_HMAC_SHA1_80': {
+    dtlsRole: 'server',
+    cipher: /^(SRTP_)?AES_CM_128_HMAC_SHA1_80$/,
+    // Limitation: with the router as DTLS client, its handshake with this Chromium fails
+    // ("unexpected message" from OpenSSL as it reads the browser's server flight), so
+    // the AES-CM path is not proven yet; the run stays visible as a known failure.
+    todo: 'the router as DTLS client fails its handshake with Chromium 156',
+  },
+  'AEAD AES-GCM': { dtlsRole: 'client', cipher: /^(SRTP_)?AEAD_AES_(128|256)_GCM$/ },
 };
 
 const inbound = (page) => page.evaluate(() => window.__vitrineMedia.inboundStats());
