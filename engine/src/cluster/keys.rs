@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `{prefix}:nodes` | set | the ids of nodes that announced themselves |
 //! | `{prefix}:node:{node}` | string, TTL = half a lease | the node's announcement (JSON) |
-//! | `{prefix}:lease:{tenant}:{session}` | string, TTL = lease | `{node}\|{epoch}` of the session's owner |
+//! | `{prefix}:lease:{tenant}:{session}` | string, TTL = lease | `{node}\|{activation}\|{epoch}` of the session's owner |
 //! | `{prefix}:inbox:{node}` | channel | requests to a node and its replies |
 //! | `{prefix}:events:{tenant}:{session}` | channel | a session's stored events, heartbeats and moves |
 

@@ -1,6 +1,6 @@
 //! Several nodes on one store: the Redis directory.
 //!
-//! - **Nodes** announce themselves under a key with a TTL of one lease period, renew it,
+//! - **Nodes** announce themselves under a key with a TTL of half a lease period, renew it,
 //!   and remove it when they stop cleanly. Each node sweeps the nodes it cares about: a
 //!   node whose key lapsed is dead, and its participants leave the sessions owned here.
 //! - **Ownership**: a node owns a live session by a lease (`SET NX PX`) that it renews. The
@@ -1406,13 +1406,24 @@ impl Cluster {
 }
 
 /// Whether `frame` is the `event` frame of `seq`, as the owner encodes it (`type`, then
-/// `seq`, first): a cheap check that a note is not corrupt, made before it reaches anyone.
+/// `seq`, first), and whole JSON with a `kind`: checked before a note reaches anyone, so
+/// a truncated or forged frame is dropped (and the gap it leaves read from the store)
+/// instead of handed to clients.
 fn is_event_frame(frame: &str, seq: u64) -> bool {
+    /// The fields every event frame has; the rest is only checked to be JSON.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        seq: u64,
+        #[allow(dead_code)] // present is all that matters
+        kind: String,
+    }
     let Some(rest) = frame.strip_prefix(r#"{"type":"event","seq":"#) else {
         return false;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    rest[..digits].parse() == Ok(seq) && rest[digits..].starts_with(',')
+    rest[..digits].parse() == Ok(seq)
+        && rest[digits..].starts_with(',')
+        && serde_json::from_str::<Head>(frame).is_ok_and(|head| head.seq == seq)
 }
 
 /// Forgets a request's reply slot when its wait ends, however it ends.
@@ -1482,6 +1493,10 @@ mod tests {
             r#"{"type":"event","seq":42}"#,
             r#"{"type":"reply","seq":42,"#,
             "{\"type\":\"event\",\"seq\":४२,",
+            // Cut off, or the right start without a kind: not for clients.
+            r#"{"type":"event","seq":42,"#,
+            r#"{"type":"event","seq":42,"x":1}"#,
+            r#"{"type":"event","seq":42,"kind":"chat.sent","data":{"text":"half"#,
         ] {
             assert!(!is_event_frame(junk, 42), "{junk:?}");
         }

@@ -449,12 +449,15 @@ impl LiveSession {
                 )))
             }
             Command::Media(command) => media::plan(&self.media, &exec.caller, *command),
-            command => commands::plan(
-                self.state(),
-                &exec.caller,
-                command,
-                &self.deps.commerce,
-                idempotency_key,
+            command => self.fenced(
+                ctx.address(),
+                commands::plan(
+                    self.state(),
+                    &exec.caller,
+                    command,
+                    &self.deps.commerce,
+                    idempotency_key,
+                ),
             ),
         };
         let span = exec.span;
@@ -501,6 +504,52 @@ impl LiveSession {
                     .spawn(ctx);
             }
         }
+    }
+
+    /// Commerce writes (cart lines, orders) happen before the events that record them
+    /// are appended, and only the append is fenced by the store. With several nodes, an
+    /// actor whose session another node has claimed must not write to commerce either:
+    /// its cart change would reach the real cart while no event records it. So each
+    /// asynchronous plan first checks that the store still names this activation's
+    /// epoch; the check and the write are not atomic, but the window shrinks from "until
+    /// the next lease renewal" to one round trip.
+    fn fenced(&self, actor: Addr<Self>, plan: Plan) -> Plan {
+        let Plan::Async(work) = plan else {
+            return plan;
+        };
+        if self.deps.cluster.is_none() {
+            return Plan::Async(work);
+        }
+        let store = Arc::clone(&self.deps.store);
+        let (tenant, session, epoch) = (
+            self.key.tenant.clone(),
+            self.key.session.clone(),
+            self.epoch,
+        );
+        Plan::Async(Box::pin(async move {
+            let moved = || {
+                CommandError::new(
+                    ErrorCode::Unavailable,
+                    "the session moved to another node; try again",
+                )
+            };
+            match store.session(&tenant, &session).await {
+                Ok(Some(row)) if row.owner_epoch == epoch => work.await,
+                Ok(_) => {
+                    tracing::warn!(
+                        epoch,
+                        "the session was claimed elsewhere; commerce not called"
+                    );
+                    // As when the store refuses an append: this actor stops serving.
+                    actor.do_send(StepDown);
+                    Err(moved())
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not check the session's owner");
+                    Err(CommandError::new(ErrorCode::Unavailable, "try again"))
+                }
+            }
+        }))
     }
 
     /// Applies a command's events in memory and readies them for the store.

@@ -468,6 +468,73 @@ async fn a_node_that_lost_its_lease_cannot_append() {
     assert!(again.ok, "{again:?}");
 }
 
+/// An old owner that has not yet noticed it lost its session must not change the real
+/// cart either: commerce is written before the append that the store fences, so a cart
+/// change there would reach the order while no event records it.
+#[actix_web::test]
+async fn a_node_that_lost_its_lease_does_not_touch_the_cart() {
+    // Arrange: two nodes, a long lease, one unit in the cart through node A.
+    let redis = TestRedis::start();
+    let schema = TestSchema::new().await;
+    let toml = format!("[redis]\nurl = {:?}\nlease = \"60s\"\n", redis.url());
+    let a = TestNode::start_postgres(&schema, &toml).await;
+    let b = TestNode::start_postgres(&schema, &toml).await;
+    let mut call = Call::start(&a.api, ADMIN_TOKEN).await;
+    let add = |quantity: u32| {
+        serde_json::json!({"type": "cart.add", "variant_id": vitrine_tests::call::demo::PLENTIFUL,
+            "quantity": quantity})
+    };
+    let first = call.customer.command(add(1)).await;
+    assert!(first.ok, "{first:?}");
+
+    // Act: B claims the session behind A's back; A's customer adds two more.
+    let lease_key = format!("vitrine:lease:demo:{}", call.session_id);
+    let deleted = std::process::Command::new("redis-cli")
+        .args(["-u", &redis.url(), "DEL", &lease_key])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
+    let mut on_b = WsClient::connect(&b.api).await;
+    on_b.hello(&call.customer_token, &call.session_id, None)
+        .await;
+    let mut late = add(2);
+    late["id"] = serde_json::json!("old-owner-add");
+    call.customer.send_text(&late.to_string()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while call.customer.closed.is_none()
+        && !call
+            .customer
+            .replies
+            .iter()
+            .any(|r| r.id == "old-owner-add")
+        && Instant::now() < deadline
+    {
+        let _ = call.customer.next_frame(Duration::from_millis(100)).await;
+    }
+    let order = on_b.command(serde_json::json!({"type": "checkout"})).await;
+
+    // Assert: the old owner refused, and the order holds the one unit the log knows of.
+    if let Some(reply) = call
+        .customer
+        .replies
+        .iter()
+        .find(|r| r.id == "old-owner-add")
+    {
+        assert_eq!(reply.code(), "unavailable", "{reply:?}");
+    }
+    assert!(order.ok, "{order:?}");
+    let units: u64 = order.data["order"]["lines"]
+        .as_array()
+        .expect("order lines")
+        .iter()
+        .map(|l| l["quantity"].as_u64().expect("quantity"))
+        .sum();
+    assert_eq!(
+        units, 1,
+        "the order matches the cart the log records: {order:?}"
+    );
+}
+
 /// A participant on a node that died shows as disconnected within about a lease period;
 /// back through another node it is listed once, connected.
 #[actix_web::test]
