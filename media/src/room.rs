@@ -106,6 +106,12 @@ impl SessionMedia {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The session's router, for recording and benchmarks, which attach plain
+    /// transports to it; clients reach it only through the methods here.
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
     /// Whether the router still runs (it closes with its worker).
     pub fn is_open(&self) -> bool {
         !self.inner.router.closed()
