@@ -6,6 +6,7 @@
 //! parameter from a client is checked here before it reaches a worker, and errors come
 //! back as [`MediaError`]s a client can act on.
 //!
+//! [`recording`] writes a session's producers to a file through an `ffmpeg` child, and
 //! [`synthetic`] sends a generated picture and tone into a router, for tests and
 //! benchmarks.
 
@@ -13,6 +14,7 @@ mod error;
 mod ffmpeg;
 mod params;
 mod pool;
+pub mod recording;
 mod room;
 mod settings;
 pub mod synthetic;

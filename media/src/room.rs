@@ -112,6 +112,15 @@ impl SessionMedia {
         &self.inner.router
     }
 
+    /// The producers open now, for recording them.
+    pub(crate) fn live_producers(&self) -> Vec<Producer> {
+        self.state()
+            .producers
+            .values()
+            .map(|p| p.producer.clone())
+            .collect()
+    }
+
     /// Whether the router still runs (it closes with its worker).
     pub fn is_open(&self) -> bool {
         !self.inner.router.closed()
