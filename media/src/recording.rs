@@ -18,28 +18,25 @@
 //! [`RecordingError::Failed`] naming the partial file, so the caller can mark the
 //! recording failed; nothing is lost silently.
 
+mod process;
 mod sdp;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mediasoup::prelude::*;
-use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::ffmpeg::{self, StderrTail, LOOPBACK};
+use crate::ffmpeg::{self, LOOPBACK};
 use crate::SessionMedia;
+use process::Ended;
 
 /// Most tracks in one recording.
 const MAX_TRACKS: usize = 8;
-/// How long ffmpeg may take to open its ports.
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often and how many times keyframes are asked for after the start.
 const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 const KEYFRAME_REQUESTS: u32 = 5;
-/// Longest wait for ffprobe on a finished file.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What a finished recording is.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,14 +80,6 @@ pub enum RecordingError {
         /// ffmpeg's exit status and last stderr lines.
         message: String,
     },
-}
-
-/// How the ffmpeg child ended.
-enum Ended {
-    /// Asked to stop; `killed` when it did not finish within the grace time.
-    Asked { killed: bool, stderr: String },
-    /// Exited by itself, before being asked.
-    Early { message: String },
 }
 
 /// A running recording. Dropping it without [`stop`](Self::stop) still asks ffmpeg to
@@ -149,7 +138,7 @@ impl Recording {
         ));
         std::fs::write(&sdp_path, description)
             .map_err(|e| RecordingError::Ffmpeg(format!("could not write the SDP file: {e}")))?;
-        let started = spawn_listening(&sdp_path, path, &tracks).await;
+        let started = process::spawn_listening(&sdp_path, path, &tracks).await;
         let (child, stderr) = match started {
             Ok(child) => child,
             Err(e) => {
@@ -159,10 +148,11 @@ impl Recording {
         };
 
         for consumer in &consumers {
-            consumer
-                .resume()
-                .await
-                .map_err(|e| RecordingError::Media(format!("resume refused: {e}")))?;
+            if let Err(e) = consumer.resume().await {
+                // Dropping the child kills it; its SDP file goes too.
+                let _ = std::fs::remove_file(&sdp_path);
+                return Err(RecordingError::Media(format!("resume refused: {e}")));
+            }
         }
         let pid = child.id();
         let (stop, stop_rx) = oneshot::channel();
@@ -173,7 +163,7 @@ impl Recording {
             started: Instant::now(),
             pid,
             stop: Some(stop),
-            ffmpeg: tokio::spawn(supervise(child, stderr, stop_rx, sdp_path, label)),
+            ffmpeg: tokio::spawn(process::supervise(child, stderr, stop_rx, sdp_path, label)),
             keyframes: tokio::spawn(ask_keyframes(consumers.clone())),
             _consumers: consumers,
             _transports: transports,
@@ -226,7 +216,7 @@ impl Recording {
         let bytes = std::fs::metadata(&self.path)
             .map_err(|e| RecordingError::Ffmpeg(format!("ffmpeg wrote no file ({e}): {stderr}")))?
             .len();
-        let duration = probe_duration(&self.path)
+        let duration = process::probe_duration(&self.path)
             .await
             .map_err(|e| RecordingError::Ffmpeg(format!("{e}; ffmpeg said: {stderr}")))?;
         tracing::info!(path = %self.path.display(), bytes, duration_s = duration.as_secs_f64(),
@@ -308,83 +298,6 @@ async fn consume(
     Ok((transport, consumer))
 }
 
-/// Starts ffmpeg on the SDP file and waits until it listens on every track's port.
-// Limitation: ffmpeg's SDP demuxer binds its ports on every interface, not 127.0.0.1
-// only, and takes packets from any sender; a firewall must keep the media port range
-// closed to others. A demuxer option for the local address would lift it.
-// Limitation: ffmpeg waits for packets without a timeout, so a recording whose worker
-// died keeps running (with nothing new) until stopped; the session actor stops it when
-// the router closes.
-async fn spawn_listening(
-    sdp_path: &Path,
-    path: &Path,
-    tracks: &[sdp::Track],
-) -> Result<(Child, StderrTail), RecordingError> {
-    let args: Vec<String> = [
-        "-hide_banner",
-        "-nostats",
-        "-loglevel",
-        "warning",
-        "-n",
-        "-protocol_whitelist",
-        "file,udp,rtp",
-        "-analyzeduration",
-        "5000000",
-        "-probesize",
-        "5000000",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([sdp_path.display().to_string()])
-    .chain(["-map", "0", "-c", "copy", "-f", "matroska"].map(String::from))
-    .chain([path.to_string_lossy().into_owned()])
-    .collect();
-    let (mut child, stderr) = ffmpeg::spawn("ffmpeg", &args).map_err(RecordingError::Ffmpeg)?;
-    let deadline = Instant::now() + LISTEN_TIMEOUT;
-    while !tracks.iter().all(|t| ffmpeg::port_taken(t.port)) {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(RecordingError::Ffmpeg(format!(
-                "ffmpeg exited at start ({status}): {}",
-                stderr.text()
-            )));
-        }
-        if Instant::now() > deadline {
-            return Err(RecordingError::Ffmpeg(format!(
-                "ffmpeg did not listen within {LISTEN_TIMEOUT:?}: {}",
-                stderr.text()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok((child, stderr))
-}
-
-/// Owns the ffmpeg child until it exits by itself or is asked to stop (or the recording
-/// is dropped), then removes the SDP file.
-async fn supervise(
-    mut child: Child,
-    stderr: StderrTail,
-    stop: oneshot::Receiver<()>,
-    sdp_path: PathBuf,
-    path: String,
-) -> Ended {
-    let ended = tokio::select! {
-        status = child.wait() => {
-            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-            let message = format!("{status}: {}", stderr.text());
-            tracing::error!(path = %path, %message, "recording ffmpeg exited early; recording failed");
-            Ended::Early { message }
-        }
-        _ = stop => {
-            let (_, killed) = ffmpeg::quit(&mut child).await;
-            Ended::Asked { killed, stderr: stderr.text() }
-        }
-    };
-    let _ = std::fs::remove_file(&sdp_path);
-    ended
-}
-
 async fn ask_keyframes(consumers: Vec<Consumer>) {
     for _ in 0..KEYFRAME_REQUESTS {
         for consumer in consumers.iter().filter(|c| c.kind() == MediaKind::Video) {
@@ -394,37 +307,4 @@ async fn ask_keyframes(consumers: Vec<Consumer>) {
         }
         tokio::time::sleep(KEYFRAME_INTERVAL).await;
     }
-}
-
-/// The media duration of a finished file, read by ffprobe.
-async fn probe_duration(path: &Path) -> Result<Duration, RecordingError> {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PROBE_TIMEOUT, output)
-        .await
-        .map_err(|_| RecordingError::Ffmpeg(format!("ffprobe took over {PROBE_TIMEOUT:?}")))?
-        .map_err(|e| RecordingError::Ffmpeg(ffmpeg::not_started("ffprobe", &e)))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| {
-            RecordingError::Ffmpeg(format!(
-                "ffprobe read no duration from {}: {}",
-                path.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        })
 }
