@@ -50,6 +50,8 @@ fn scratch(name: &str) -> PathBuf {
 async fn publisher(media: &SessionMedia, seconds: u64) -> SyntheticPublisher {
     let options = SyntheticOptions {
         duration: Duration::from_secs(seconds),
+        // A small picture: three tests encode at once on a shared machine.
+        size: (320, 180),
         ..SyntheticOptions::default()
     };
     SyntheticPublisher::start(media.router(), &options)
