@@ -5,12 +5,19 @@
 //! when media is first asked for) and calls it for each `media.*` command. Every
 //! parameter from a client is checked here before it reaches a worker, and errors come
 //! back as [`MediaError`]s a client can act on.
+//!
+//! [`recording`] writes a session's producers to a file through an `ffmpeg` child, and
+//! [`synthetic`] sends a generated picture and tone into a router, for tests and
+//! benchmarks.
 
 mod error;
+mod ffmpeg;
 mod params;
 mod pool;
+pub mod recording;
 mod room;
 mod settings;
+pub mod synthetic;
 
 pub use error::MediaError;
 pub use pool::MediaPool;

@@ -106,6 +106,21 @@ impl SessionMedia {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The session's router, for recording and benchmarks, which attach plain
+    /// transports to it; clients reach it only through the methods here.
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    /// The producers open now, for recording them.
+    pub(crate) fn live_producers(&self) -> Vec<Producer> {
+        self.state()
+            .producers
+            .values()
+            .map(|p| p.producer.clone())
+            .collect()
+    }
+
     /// Whether the router still runs (it closes with its worker).
     pub fn is_open(&self) -> bool {
         !self.inner.router.closed()
