@@ -511,8 +511,10 @@ impl LiveSession {
     /// actor whose session another node has claimed must not write to commerce either:
     /// its cart change would reach the real cart while no event records it. So each
     /// asynchronous plan first checks that the store still names this activation's
-    /// epoch; the check and the write are not atomic, but the window shrinks from "until
-    /// the next lease renewal" to one round trip.
+    /// epoch.
+    // Limitation: the check and the commerce write are not atomic: a claim landing
+    // between them still lets one write through (a window of one store round trip,
+    // instead of until the next lease renewal).
     fn fenced(&self, actor: Addr<Self>, plan: Plan) -> Plan {
         let Plan::Async(work) = plan else {
             return plan;
