@@ -149,19 +149,10 @@ async fn add_receiver(
     caps: &RtpCapabilities,
     sink: SocketAddr,
 ) -> anyhow::Result<(PlainTransport, Vec<Consumer>)> {
-    let listen = ListenInfo {
-        protocol: Protocol::Udp,
-        ip: sink.ip(),
-        announced_address: None,
-        expose_internal_ip: false,
-        port: None,
-        port_range: None,
-        flags: None,
-        send_buffer_size: None,
-        recv_buffer_size: None,
-    };
     let transport = router
-        .create_plain_transport(PlainTransportOptions::new(listen))
+        .create_plain_transport(PlainTransportOptions::new(vitrine_media::udp_listen(
+            sink.ip(),
+        )))
         .await
         .context("failed to create a plain transport")?;
     transport

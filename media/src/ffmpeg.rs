@@ -111,18 +111,7 @@ pub(crate) async fn loopback_transport(
     comedia: bool,
     rtcp_mux: bool,
 ) -> Result<PlainTransport, mediasoup::worker::RequestError> {
-    let listen = ListenInfo {
-        protocol: Protocol::Udp,
-        ip: LOOPBACK,
-        announced_address: None,
-        expose_internal_ip: false,
-        port: None,
-        port_range: None,
-        flags: None,
-        send_buffer_size: None,
-        recv_buffer_size: None,
-    };
-    let mut options = PlainTransportOptions::new(listen);
+    let mut options = PlainTransportOptions::new(crate::udp_listen(LOOPBACK));
     options.comedia = comedia;
     options.rtcp_mux = rtcp_mux;
     router.create_plain_transport(options).await

@@ -23,3 +23,20 @@ pub use error::MediaError;
 pub use pool::MediaPool;
 pub use room::{Direction, ProducerInfo, SessionMedia};
 pub use settings::MediaSettings;
+
+use mediasoup::prelude::{ListenInfo, Protocol};
+
+/// Where a transport listens: UDP on `ip`, a port the worker picks, nothing announced.
+pub fn udp_listen(ip: std::net::IpAddr) -> ListenInfo {
+    ListenInfo {
+        protocol: Protocol::Udp,
+        ip,
+        announced_address: None,
+        expose_internal_ip: false,
+        port: None,
+        port_range: None,
+        flags: None,
+        send_buffer_size: None,
+        recv_buffer_size: None,
+    }
+}

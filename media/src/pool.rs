@@ -227,14 +227,9 @@ impl MediaPool {
         let settings = &self.inner.settings;
         let info = |protocol| ListenInfo {
             protocol,
-            ip: settings.listen_ip,
             announced_address: settings.announced_ip.clone(),
-            expose_internal_ip: false,
             port: Some(port),
-            port_range: None,
-            flags: None,
-            send_buffer_size: None,
-            recv_buffer_size: None,
+            ..crate::udp_listen(settings.listen_ip)
         };
         WebRtcServerListenInfos::new(info(Protocol::Udp)).insert(info(Protocol::Tcp))
     }

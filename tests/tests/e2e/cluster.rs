@@ -403,6 +403,22 @@ async fn a_redis_restart_skips_nothing() {
     }
 }
 
+/// Deletes the session's lease, as when it lapsed unnoticed, and joins the call's customer
+/// through `api`, whose node then claims the session; the old owner is not told.
+async fn claim_behind_owners_back(redis: &TestRedis, api: &Api, call: &Call) -> WsClient {
+    let lease_key = format!("vitrine:lease:demo:{}", call.session_id);
+    let deleted = std::process::Command::new("redis-cli")
+        .args(["-u", &redis.url(), "DEL", &lease_key])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
+    let mut client = WsClient::connect(api).await;
+    client
+        .hello(&call.customer_token, &call.session_id, None)
+        .await;
+    client
+}
+
 /// A node whose lease was taken cannot append, even before it notices: the store fences
 /// its append, its command is refused, its clients are moved off, and the log stays whole.
 #[actix_web::test]
@@ -418,15 +434,7 @@ async fn a_node_that_lost_its_lease_cannot_append() {
     assert!(pushed.ok, "{pushed:?}");
 
     // Act: the lease disappears behind A's back, and B claims the session.
-    let lease_key = format!("vitrine:lease:demo:{}", call.session_id);
-    let deleted = std::process::Command::new("redis-cli")
-        .args(["-u", &redis.url(), "DEL", &lease_key])
-        .output()
-        .expect("redis-cli");
-    assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
-    let mut on_b = WsClient::connect(&b.api).await;
-    on_b.hello(&call.customer_token, &call.session_id, None)
-        .await;
+    let _on_b = claim_behind_owners_back(&redis, &b.api, &call).await;
     let mut frame = push_card("from the old owner");
     frame["id"] = serde_json::json!("old-owner-push");
     call.shopper.send_text(&frame.to_string()).await;
@@ -488,15 +496,7 @@ async fn a_node_that_lost_its_lease_does_not_touch_the_cart() {
     assert!(first.ok, "{first:?}");
 
     // Act: B claims the session behind A's back; A's customer adds two more.
-    let lease_key = format!("vitrine:lease:demo:{}", call.session_id);
-    let deleted = std::process::Command::new("redis-cli")
-        .args(["-u", &redis.url(), "DEL", &lease_key])
-        .output()
-        .expect("redis-cli");
-    assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
-    let mut on_b = WsClient::connect(&b.api).await;
-    on_b.hello(&call.customer_token, &call.session_id, None)
-        .await;
+    let mut on_b = claim_behind_owners_back(&redis, &b.api, &call).await;
     let mut late = add(2);
     late["id"] = serde_json::json!("old-owner-add");
     call.customer.send_text(&late.to_string()).await;
